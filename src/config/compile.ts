@@ -1,0 +1,118 @@
+// Validated Config → frozen ConfigSnapshot with precompiled matchers. Done once per load, never per
+// request. Cross-field rules the schema cannot express are checked here, with key paths.
+import type { Mode } from '../authz/types.js';
+import { compileIdRules, type IdRuleSet } from '../policy/id-rules.js';
+import { compileRouteMatcher, type MatchableRoute } from '../policy/route-match.js';
+import { formatKeyPath, type ConfigIssue, type ConfigResult } from './issues.js';
+import { UNMATCHED_ROUTE, type Config } from './schema.js';
+
+/** Allow and deny rules of one trust domain on one route. */
+export interface TrustDomainRules {
+  readonly allow: IdRuleSet | undefined;
+  readonly deny: IdRuleSet | undefined;
+}
+
+/** A route ready for evaluation. */
+export interface CompiledRoute extends MatchableRoute {
+  readonly name: string;
+  /** Position in the config's routes list; -1 for the virtual unmatched route. */
+  readonly index: number;
+  /** Mode set by the config (route's own, else defaults.mode). */
+  readonly mode: Mode;
+  /** Rules keyed by trust domain: an ID is only ever compared with rules of its own trust domain. */
+  readonly rules: ReadonlyMap<string, TrustDomainRules>;
+  /** For the virtual unmatched route: the fixed decision from defaults.unmatchedRoute. */
+  readonly fixedDecision: 'allow' | 'deny' | undefined;
+}
+
+/** Everything a Check needs, compiled and frozen; swapped whole on reload. */
+export interface ConfigSnapshot {
+  readonly config: Config;
+  /** Where the config came from (a file path, or a label). */
+  readonly source: string;
+  readonly loadedAt: number;
+  readonly trustDomains: ReadonlySet<string>;
+  readonly routes: readonly CompiledRoute[];
+  readonly routesByName: ReadonlyMap<string, CompiledRoute>;
+  readonly unmatched: CompiledRoute;
+  /** True when the x-forwarded-client-cert header is both an enabled source and trusted. */
+  readonly xfccEnabled: boolean;
+}
+
+/** Compiles a validated config; returns every cross-field problem found, each with its key path. */
+export function compileConfig(config: Config, source: string, loadedAt: number): ConfigResult<ConfigSnapshot> {
+  const issues: ConfigIssue[] = [];
+  const trustDomains = new Set(config.trustDomains);
+  const routes: CompiledRoute[] = [];
+  const byName = new Map<string, CompiledRoute>();
+
+  for (const [index, r] of config.routes.entries()) {
+    const at = (...rest: PropertyKey[]): string => formatKeyPath(['routes', index, ...rest]);
+    if (r.name === UNMATCHED_ROUTE) issues.push({ path: at('name'), message: `"${UNMATCHED_ROUTE}" is reserved` });
+    if (byName.has(r.name)) issues.push({ path: at('name'), message: `duplicate route name "${r.name}"` });
+
+    const matcher = compileRouteMatcher(r.match);
+    if (!matcher.ok) {
+      issues.push({ path: `${at('match')}.${matcher.error.code}`, message: matcher.error.detail });
+      continue;
+    }
+    const rules = new Map<string, { allow: IdRuleSet | undefined; deny: IdRuleSet | undefined }>();
+    for (const list of ['allow', 'deny'] as const) {
+      for (const [td, patterns] of Object.entries(r[list])) {
+        if (!trustDomains.has(td)) {
+          issues.push({ path: at(list, td), message: `trust domain "${td}" is not listed in trustDomains` });
+          continue;
+        }
+        const compiled = compileIdRules(patterns, `${list}[${JSON.stringify(td)}]`);
+        if (!compiled.ok) {
+          issues.push({ path: at(list, td, compiled.index), message: compiled.detail });
+          continue;
+        }
+        const entry = rules.get(td) ?? { allow: undefined, deny: undefined };
+        entry[list] = compiled.value;
+        rules.set(td, entry);
+      }
+    }
+    const route: CompiledRoute = Object.freeze({
+      name: r.name,
+      index,
+      mode: r.mode ?? config.defaults.mode,
+      matcher: matcher.value,
+      rules,
+      fixedDecision: undefined,
+    });
+    routes.push(route);
+    if (!byName.has(r.name)) byName.set(r.name, route);
+  }
+  if (issues.length > 0) return { ok: false, issues };
+
+  const unmatched: CompiledRoute = Object.freeze({
+    name: UNMATCHED_ROUTE,
+    index: -1,
+    mode: config.defaults.mode,
+    matcher: { hosts: undefined, paths: undefined, methods: undefined },
+    rules: new Map(),
+    fixedDecision: config.defaults.unmatchedRoute,
+  });
+  return {
+    ok: true,
+    value: Object.freeze({
+      config: deepFreeze(config),
+      source,
+      loadedAt,
+      trustDomains,
+      routes: Object.freeze(routes),
+      routesByName: byName,
+      unmatched,
+      xfccEnabled: config.identity.xfcc.trusted && config.identity.sources.includes('xfcc'),
+    }),
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,50 @@
+// The gRPC listener: Authorization/Check plus grpc.health.v1.Health, with graceful shutdown.
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { AUTHORIZATION_SERVICE } from '../../envoy-protos/index.js';
+import { loadAuthorizationService } from './protos.js';
+import type { WireCheckRequest, WireCheckResponse } from './wire.js';
+
+/** A listening gRPC server. */
+export interface GrpcServerHandle {
+  readonly port: number;
+  /** Marks both the overall and the Authorization service health as SERVING or NOT_SERVING. */
+  setServing(serving: boolean): void;
+  /** Stops accepting calls, lets in-flight Checks finish, and forces the rest closed after `graceMs`. */
+  shutdown(graceMs: number): Promise<'graceful' | 'forced'>;
+}
+
+/** Binds the server on "host:port" and starts serving; health starts NOT_SERVING. */
+export async function startGrpcServer(
+  address: string,
+  check: grpc.handleUnaryCall<WireCheckRequest, WireCheckResponse>,
+): Promise<GrpcServerHandle> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  server.addService(loadAuthorizationService(), { Check: check });
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
+  health.addToServer(server);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    port,
+    setServing(serving) {
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      health.setStatus(AUTHORIZATION_SERVICE, status);
+    },
+    shutdown(graceMs) {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve('forced');
+        }, graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve('graceful');
+        });
+      });
+    },
+  };
+}

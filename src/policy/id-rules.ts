@@ -1,0 +1,65 @@
+// Trust-domain-scoped SPIFFE ID rules of one route, compiled for lookups that allocate nothing:
+// exact paths and "/prefix/**" patterns are map lookups, only "*" patterns are scanned.
+import { compilePathPattern, matchPathPattern, type PathPattern } from './path-pattern.js';
+import { validateIdPath } from '../spiffe/spiffe-id.js';
+import { ok } from '../result.js';
+
+/** Compiled patterns of one trust domain for one list (allow or deny). */
+export interface IdRuleSet {
+  /** Rule id of a "**" pattern, if any. */
+  readonly any: string | undefined;
+  /** Exact path → rule id. */
+  readonly exact: ReadonlyMap<string, string>;
+  /** Prefix (without "/**") → rule id. */
+  readonly prefixes: ReadonlyMap<string, string>;
+  /** Patterns with "*" segments, scanned in order. */
+  readonly wildcards: readonly { readonly pattern: PathPattern; readonly rule: string }[];
+}
+
+/** Rejects literal segments a SPIFFE ID path can never contain (spec-notes §1.3). */
+function idSegmentProblem(segment: string): string | undefined {
+  const r = validateIdPath('/' + segment);
+  return r.ok ? undefined : r.error.detail;
+}
+
+/** Compiles the patterns listed under one trust domain; `label` prefixes rule ids. */
+export function compileIdRules(
+  patterns: readonly string[],
+  label: string,
+): { readonly ok: true; readonly value: IdRuleSet } | { readonly ok: false; readonly index: number; readonly detail: string } {
+  let any: string | undefined;
+  const exact = new Map<string, string>();
+  const prefixes = new Map<string, string>();
+  const wildcards: { pattern: PathPattern; rule: string }[] = [];
+  for (const [i, source] of patterns.entries()) {
+    const rule = `${label}[${i}]`;
+    const compiled = compilePathPattern(source, idSegmentProblem);
+    if (!compiled.ok) return { ok: false, index: i, detail: compiled.error.detail };
+    const p = compiled.value;
+    if (p.kind === 'any' || (p.kind === 'prefix' && p.prefix === '')) any ??= rule;
+    else if (p.kind === 'exact') {
+      if (!exact.has(p.path)) exact.set(p.path, rule);
+    } else if (p.kind === 'prefix') {
+      if (!prefixes.has(p.prefix)) prefixes.set(p.prefix, rule);
+    } else wildcards.push({ pattern: p, rule });
+  }
+  return ok({ any, exact, prefixes, wildcards });
+}
+
+/** Returns the id of the first rule that matches the (valid, non-root) ID path, or undefined. */
+export function matchIdRules(set: IdRuleSet, path: string): string | undefined {
+  if (set.any !== undefined) return set.any;
+  const hit = set.exact.get(path);
+  if (hit !== undefined) return hit;
+  if (set.prefixes.size > 0) {
+    // Walk the path and each ancestor: "/a/b/c", "/a/b", "/a" (segment boundaries only).
+    let end = path.length;
+    while (end > 0) {
+      const rule = set.prefixes.get(end === path.length ? path : path.slice(0, end));
+      if (rule !== undefined) return rule;
+      end = path.lastIndexOf('/', end - 1);
+    }
+  }
+  for (const w of set.wildcards) if (matchPathPattern(w.pattern, path)) return w.rule;
+  return undefined;
+}

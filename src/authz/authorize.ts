@@ -21,7 +21,7 @@ export function selectRoute(snapshot: ConfigSnapshot, input: CheckInput): { rout
     if (named !== undefined) return { route: named, detail: '' };
     return { route: snapshot.unmatched, detail: `context_extensions names route "${input.routeName}", which is not configured` };
   }
-  const found = matchRoute(snapshot.routes, input.host, normalizePath(input.path), input.method);
+  const found = matchRoute(snapshot.matchableRoutes, input.host, normalizePath(input.path), input.method);
   if (found !== undefined) return { route: found, detail: '' };
   return { route: snapshot.unmatched, detail: 'no route matches the host, path and method' };
 }

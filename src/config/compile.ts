@@ -2,7 +2,7 @@
 // request. Cross-field rules the schema cannot express are checked here, with key paths.
 import type { Mode } from '../authz/types.js';
 import { compileIdRules, type IdRuleSet } from '../policy/id-rules.js';
-import { compileRouteMatcher, type MatchableRoute } from '../policy/route-match.js';
+import { compileRouteMatcher, type MatchableRoute, type RouteMatcher } from '../policy/route-match.js';
 import { formatKeyPath, type ConfigIssue, type ConfigResult } from './issues.js';
 import { UNMATCHED_ROUTE, type Config } from './schema.js';
 
@@ -13,8 +13,10 @@ export interface TrustDomainRules {
 }
 
 /** A route ready for evaluation. */
-export interface CompiledRoute extends MatchableRoute {
+export interface CompiledRoute {
   readonly name: string;
+  /** Compiled `match` block; undefined for a route Envoy can only select by name (context_extensions). */
+  readonly matcher: RouteMatcher | undefined;
   /** Position in the config's routes list; -1 for the virtual unmatched route. */
   readonly index: number;
   /** Mode set by the config (route's own, else defaults.mode). */
@@ -34,6 +36,8 @@ export interface ConfigSnapshot {
   readonly trustDomains: ReadonlySet<string>;
   readonly routes: readonly CompiledRoute[];
   readonly routesByName: ReadonlyMap<string, CompiledRoute>;
+  /** Routes with a `match` block, in config order: the candidates when no route is named. */
+  readonly matchableRoutes: readonly (CompiledRoute & MatchableRoute)[];
   readonly unmatched: CompiledRoute;
   /** True when the x-forwarded-client-cert header is both an enabled source and trusted. */
   readonly xfccEnabled: boolean;
@@ -51,8 +55,9 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
     if (r.name === UNMATCHED_ROUTE) issues.push({ path: at('name'), message: `"${UNMATCHED_ROUTE}" is reserved` });
     if (byName.has(r.name)) issues.push({ path: at('name'), message: `duplicate route name "${r.name}"` });
 
-    const matcher = compileRouteMatcher(r.match);
-    if (!matcher.ok) {
+    // A route without `match` is selected only by name; `match: {}` matches every request.
+    const matcher = r.match === undefined ? undefined : compileRouteMatcher(r.match);
+    if (matcher !== undefined && !matcher.ok) {
       issues.push({ path: `${at('match')}.${matcher.error.code}`, message: matcher.error.detail });
       continue;
     }
@@ -77,7 +82,7 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
       name: r.name,
       index,
       mode: r.mode ?? config.defaults.mode,
-      matcher: matcher.value,
+      matcher: matcher?.value,
       rules,
       fixedDecision: undefined,
     });
@@ -90,7 +95,7 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
     name: UNMATCHED_ROUTE,
     index: -1,
     mode: config.defaults.mode,
-    matcher: { hosts: undefined, paths: undefined, methods: undefined },
+    matcher: undefined,
     rules: new Map(),
     fixedDecision: config.defaults.unmatchedRoute,
   });
@@ -103,6 +108,7 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
       trustDomains,
       routes: Object.freeze(routes),
       routesByName: byName,
+      matchableRoutes: Object.freeze(routes.filter((r): r is CompiledRoute & MatchableRoute => r.matcher !== undefined)),
       unmatched,
       xfccEnabled: config.identity.xfcc.trusted && config.identity.sources.includes('xfcc'),
     }),

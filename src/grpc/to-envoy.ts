@@ -15,8 +15,11 @@ function header(key: string, value: string): WireHeaderOption {
   return { header: { key, value }, append_action: OVERWRITE };
 }
 
+// google.protobuf.Struct/Value come from protobufjs's bundled well-known types, whose field names are
+// camelCase (stringValue, boolValue, nullValue) even with keepCase: snake_case keys would be dropped
+// silently on encode.
 function str(value: string): WireValue {
-  return { string_value: value };
+  return { stringValue: value };
 }
 
 /** The dynamic_metadata Struct for one verdict (namespace: envoy.filters.http.ext_authz). */
@@ -29,9 +32,9 @@ export function verdictMetadata(v: Verdict): WireCheckResponse['dynamic_metadata
       decision: str(v.decision),
       effect: str(v.effect),
       reason: str(v.reason),
-      wouldDeny: { bool_value: v.decision === 'deny' && v.effect !== 'deny' },
-      spiffeId: v.identity === undefined ? { null_value: 'NULL_VALUE' } : str(v.identity.spiffeId),
-      identitySource: v.identity === undefined ? { null_value: 'NULL_VALUE' } : str(v.identity.source),
+      wouldDeny: { boolValue: v.decision === 'deny' && v.effect !== 'deny' },
+      spiffeId: v.identity === undefined ? { nullValue: 'NULL_VALUE' } : str(v.identity.spiffeId),
+      identitySource: v.identity === undefined ? { nullValue: 'NULL_VALUE' } : str(v.identity.source),
     },
   };
 }

@@ -27,8 +27,8 @@ export interface WireCheckRequest {
   };
 }
 
-/** google.protobuf.Value (the kinds used). */
-export type WireValue = { string_value: string } | { bool_value: boolean } | { null_value: 'NULL_VALUE' };
+/** google.protobuf.Value (the kinds used; camelCase, see to-envoy.ts). */
+export type WireValue = { stringValue: string } | { boolValue: boolean } | { nullValue: 'NULL_VALUE' };
 
 /** envoy.config.core.v3.HeaderValueOption. */
 export interface WireHeaderOption {

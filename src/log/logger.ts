@@ -19,7 +19,7 @@ export const REDACT_PATHS: readonly string[] = [
 
 /** Creates the root logger; tests pass their own destination. */
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  const dest = destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const dest = destination ?? pino.destination({ dest: 1, sync: false });
   return pino(
     {
       level,

@@ -49,17 +49,19 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
   const trustDomains = new Set(config.trustDomains);
   const routes: CompiledRoute[] = [];
   const byName = new Map<string, CompiledRoute>();
+  const seenNames = new Set<string>();
 
   for (const [index, r] of config.routes.entries()) {
     const at = (...rest: PropertyKey[]): string => formatKeyPath(['routes', index, ...rest]);
     if (r.name === UNMATCHED_ROUTE) issues.push({ path: at('name'), message: `"${UNMATCHED_ROUTE}" is reserved` });
-    if (byName.has(r.name)) issues.push({ path: at('name'), message: `duplicate route name "${r.name}"` });
+    if (seenNames.has(r.name)) issues.push({ path: at('name'), message: `duplicate route name "${r.name}"` });
+    seenNames.add(r.name);
 
     // A route without `match` is selected only by name; `match: {}` matches every request.
     const matcher = r.match === undefined ? undefined : compileRouteMatcher(r.match);
+    // Report every problem of the route: a bad match block does not hide bad rules.
     if (matcher !== undefined && !matcher.ok) {
-      issues.push({ path: `${at('match')}.${matcher.error.code}`, message: matcher.error.detail });
-      continue;
+      for (const e of matcher.errors) issues.push({ path: `${at('match')}.${e.code}`, message: e.detail });
     }
     const rules = new Map<string, { allow: IdRuleSet | undefined; deny: IdRuleSet | undefined }>();
     for (const list of ['allow', 'deny'] as const) {
@@ -70,19 +72,21 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
         }
         const compiled = compileIdRules(patterns, `${list}[${JSON.stringify(td)}]`);
         if (!compiled.ok) {
-          issues.push({ path: at(list, td, compiled.index), message: compiled.detail });
+          for (const e of compiled.errors) issues.push({ path: at(list, td, e.index), message: e.detail });
           continue;
         }
         const entry = rules.get(td) ?? { allow: undefined, deny: undefined };
-        entry[list] = compiled.value;
+        entry[list] = deepFreeze(compiled.value);
         rules.set(td, entry);
       }
     }
+    if (matcher !== undefined && !matcher.ok) continue;
+    for (const entry of rules.values()) Object.freeze(entry);
     const route: CompiledRoute = Object.freeze({
       name: r.name,
       index,
       mode: r.mode ?? config.defaults.mode,
-      matcher: matcher?.value,
+      matcher: matcher === undefined ? undefined : deepFreeze(matcher.value),
       rules,
       fixedDecision: undefined,
     });

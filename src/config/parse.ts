@@ -12,7 +12,14 @@ export function parseConfigText(text: string): ConfigResult<Config> {
       issues: doc.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message })),
     };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let data: unknown;
+  try {
+    // toJS throws (rather than reporting in doc.errors) on an alias to an undefined anchor and on
+    // an alias explosion; both are bad input, not bugs, so they become issues like any other.
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    return { ok: false, issues: [{ path: '(yaml)', message: e instanceof Error ? e.message : String(e) }] };
+  }
   const parsed = configSchema.safeParse(data);
   if (parsed.success) return { ok: true, value: parsed.data };
   const issues: ConfigIssue[] = [];

@@ -22,19 +22,35 @@ function idSegmentProblem(segment: string): string | undefined {
   return r.ok ? undefined : r.error.detail;
 }
 
-/** Compiles the patterns listed under one trust domain; `label` prefixes rule ids. */
+/** One bad pattern: its index in the list and why. */
+export interface IdRuleProblem {
+  readonly index: number;
+  readonly detail: string;
+}
+
+/** Compiles the patterns listed under one trust domain; `label` prefixes rule ids. Reports every bad pattern. */
 export function compileIdRules(
   patterns: readonly string[],
   label: string,
-): { readonly ok: true; readonly value: IdRuleSet } | { readonly ok: false; readonly index: number; readonly detail: string } {
+): { readonly ok: true; readonly value: IdRuleSet } | { readonly ok: false; readonly errors: readonly IdRuleProblem[] } {
+  const errors: IdRuleProblem[] = [];
   let any: string | undefined;
   const exact = new Map<string, string>();
   const prefixes = new Map<string, string>();
   const wildcards: { pattern: PathPattern; rule: string }[] = [];
   for (const [i, source] of patterns.entries()) {
     const rule = `${label}[${i}]`;
+    // "/" compiles to an exact pattern no SPIFFE ID can match (the root ID has path "", and "/" is a
+    // trailing slash): a deny rule "/" meant as "deny everything" would silently deny nothing.
+    if (source === '/') {
+      errors.push({ index: i, detail: 'no SPIFFE ID path is "/"; use "**" for any workload of the trust domain' });
+      continue;
+    }
     const compiled = compilePathPattern(source, idSegmentProblem);
-    if (!compiled.ok) return { ok: false, index: i, detail: compiled.error.detail };
+    if (!compiled.ok) {
+      errors.push({ index: i, detail: compiled.error.detail });
+      continue;
+    }
     const p = compiled.value;
     if (p.kind === 'any' || (p.kind === 'prefix' && p.prefix === '')) any ??= rule;
     else if (p.kind === 'exact') {
@@ -43,6 +59,7 @@ export function compileIdRules(
       if (!prefixes.has(p.prefix)) prefixes.set(p.prefix, rule);
     } else wildcards.push({ pattern: p, rule });
   }
+  if (errors.length > 0) return { ok: false, errors };
   return ok({ any, exact, prefixes, wildcards });
 }
 

@@ -21,12 +21,16 @@ export function normalizePath(path: string): string {
   if (!NEEDS_WORK.test(path)) return path;
   const decoded = decodeForMatching(path);
   const out: string[] = [];
-  for (const seg of decoded.split('/')) {
+  const segments = decoded.split('/');
+  for (const seg of segments) {
     if (seg === '' || seg === '.') continue;
     if (seg === '..') out.pop();
     else out.push(seg);
   }
-  const trailing = decoded.endsWith('/') && out.length > 0 ? '/' : '';
+  // RFC 3986 §5.2.4 keeps a trailing "/" when the path ends in "/", "/." or "/..": "/a/b/.." is "/a/",
+  // which is what the upstream will serve, not "/a".
+  const last = segments[segments.length - 1];
+  const trailing = (last === '' || last === '.' || last === '..') && out.length > 0 ? '/' : '';
   return '/' + out.join('/') + trailing;
 }
 

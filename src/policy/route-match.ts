@@ -1,7 +1,7 @@
 // Route selection: by the name Envoy sends in context_extensions, else the first route whose host,
 // path and method all match. Matchers are compiled once; matching allocates nothing.
 import { compilePathPattern, matchPathPattern, type PathPattern } from './path-pattern.js';
-import { fail, ok, type Result } from '../result.js';
+import { ok, type Failure } from '../result.js';
 
 /** Compiled match block of a route; an absent part matches anything. */
 export interface RouteMatcher {
@@ -16,12 +16,12 @@ export interface MatchableRoute {
   readonly matcher: RouteMatcher;
 }
 
-/** Compiles a route's match block; errors carry the list and index of the bad entry. */
+/** Compiles a route's match block; each error's code is the list and index of a bad entry (`paths[1]`). */
 export function compileRouteMatcher(match: {
   readonly hosts?: readonly string[] | undefined;
   readonly paths?: readonly string[] | undefined;
   readonly methods?: readonly string[] | undefined;
-} | undefined): Result<RouteMatcher, string> {
+} | undefined): { readonly ok: true; readonly value: RouteMatcher } | { readonly ok: false; readonly errors: readonly Failure[] } {
   let hosts: RouteMatcher['hosts'];
   if (match?.hosts && !match.hosts.includes('*')) {
     const exact = new Set<string>();
@@ -35,26 +35,49 @@ export function compileRouteMatcher(match: {
     hosts = { exact, suffixes };
   }
   let paths: PathPattern[] | undefined;
+  const errors: Failure[] = [];
   if (match?.paths) {
     paths = [];
     for (const [i, source] of match.paths.entries()) {
       const p = compilePathPattern(source, requestSegmentProblem);
-      if (!p.ok) return fail(`paths[${i}]`, p.error.detail);
-      paths.push(p.value);
+      if (!p.ok) errors.push({ code: `paths[${i}]`, detail: p.error.detail });
+      else paths.push(p.value);
     }
   }
+  if (errors.length > 0) return { ok: false, errors };
   const methods = match?.methods ? new Set(match.methods.map((m) => m.toUpperCase())) : undefined;
   return ok({ hosts, paths, methods });
 }
 
+// Request paths are matched after normalizePath, so a literal segment that normalisation always
+// rewrites ("..", "%7E", "%2F", "%3a") could never match: such a pattern would silently send its
+// requests to a later, perhaps more permissive, route. Reject it and say what to write instead.
 function requestSegmentProblem(segment: string): string | undefined {
+  if (segment === '.' || segment === '..') return 'dot segments never match: request paths are matched with "." and ".." resolved';
   for (let i = 0; i < segment.length; i++) {
     const c = segment.charCodeAt(i);
     if (c <= 0x20 || c === 0x7f || c === 0x3f || c === 0x23 || c === 0x5c) {
       return 'must not contain spaces, control characters, "?", "#" or "\\"';
     }
+    if (c === 0x25 && i + 2 < segment.length && isHex(segment.charCodeAt(i + 1)) && isHex(segment.charCodeAt(i + 2))) {
+      const escape = segment.slice(i, i + 3);
+      const v = Number.parseInt(segment.slice(i + 1, i + 3), 16);
+      if (v === 0x2f || v === 0x5c) return `"${escape}" never matches: an encoded "/" or "\\" is matched as a separator`;
+      if (isUnreservedByte(v)) return `"${escape}" never matches: request paths are matched decoded, write "${String.fromCharCode(v)}"`;
+      if (escape !== escape.toUpperCase()) return `"${escape}" never matches: escapes are matched in upper case, write "${escape.toUpperCase()}"`;
+    }
   }
   return undefined;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
+function isUnreservedByte(v: number): boolean {
+  return (
+    (v >= 0x41 && v <= 0x5a) || (v >= 0x61 && v <= 0x7a) || (v >= 0x30 && v <= 0x39) || v === 0x2d || v === 0x2e || v === 0x5f || v === 0x7e
+  );
 }
 
 /** True when the (normalised) request matches the route's host, path and method. */

@@ -1,16 +1,25 @@
-// Composition root: wires logger, config store, counters, metrics and both servers; returns start/stop.
-import type { Mode } from './authz/types.js';
-import { startAdminServer, type AdminServerHandle, type RouteView } from './admin/admin-server.js';
+// Composition root: wires logger, config store, rollout state and stats, metrics, config reload and
+// both servers; returns start/stop.
+import { startAdminServer, type AdminServerHandle } from './admin/admin-server.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
-import type { CompiledRoute, ConfigSnapshot } from './config/compile.js';
+import { handleRolloutApi, type RolloutApiDeps } from './admin/rollout-api.js';
+import { createRolloutRuntime } from './app-rollout.js';
 import { formatIssues, type ConfigIssue } from './config/issues.js';
 import { loadConfigFile } from './config/load.js';
+import { createReloader, fileStamp, loadConfigForReload, type ReloadOutcome, type ReloadTrigger } from './config/reload.js';
 import { parseListenAddress } from './config/schema.js';
 import { ConfigStore } from './config/store.js';
+import type { Reason } from './authz/reasons.js';
 import { createCheckHandler } from './grpc/check-handler.js';
+import type { VerifiedJwtSvid } from './identity/jwt-svid.js';
+import type { IdentityContext } from './identity/resolve-identity.js';
+import { ResultCache } from './identity/svid-cache.js';
+import type { VerifiedX509Svid } from './identity/x509-svid.js';
+import { BundleStore } from './trust/bundle-store.js';
 import { startGrpcServer, type GrpcServerHandle } from './grpc/server.js';
 import { createLogger, type Logger } from './log/logger.js';
-import { RolloutCounters } from './rollout/counters.js';
+import type { RolloutState } from './rollout/rollout-state.js';
+import type { RolloutStats } from './rollout/window-counters.js';
 
 /** How to start the server. Listen addresses override the config's (tests use port 0). */
 export interface AppOptions {
@@ -20,6 +29,14 @@ export interface AppOptions {
   readonly adminAddress?: string;
   /** How long in-flight Checks may take to finish at shutdown. */
   readonly shutdownGraceMs?: number;
+  /** Clock (ms since the epoch) for certificate and token validity, rollout windows and the gate; tests fix it. */
+  readonly clock?: () => number;
+  /** How often the config file is checked for changes (ms); 0 disables watching. Default 1000. */
+  readonly configPollMs?: number;
+  /** Environment the admin token variable is read from; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** How often bundle files are checked for changes (ms); 0 disables watching. */
+  readonly bundlePollMs?: number;
 }
 
 /** A running server. */
@@ -27,9 +44,14 @@ export interface App {
   readonly grpcPort: number;
   readonly adminPort: number;
   readonly store: ConfigStore;
-  readonly counters: RolloutCounters;
+  /** Per-route rollout counters, windows and top would-deny callers. */
+  readonly stats: RolloutStats;
+  /** Effective rollout setting of every route (config, or an override). */
+  readonly rollout: RolloutState;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Reloads the config file now (SIGHUP does this); a failure keeps the running config. */
+  reload(trigger?: ReloadTrigger): Promise<ReloadOutcome>;
   stop(): Promise<void>;
 }
 
@@ -50,22 +72,10 @@ function splitAddress(address: string): { host: string; port: number } {
   return parsed;
 }
 
-/** The effective mode of a route (overrides come in with the rollout API). */
-function modeOf(route: CompiledRoute): Mode {
-  return route.mode;
-}
-
-function routeViews(snapshot: ConfigSnapshot, counters: RolloutCounters): RouteView[] {
-  return [...snapshot.routes, snapshot.unmatched].map((r) => ({
-    name: r.name,
-    mode: modeOf(r),
-    modeSource: 'config',
-    counters: counters.get(r.name),
-  }));
-}
-
 /** Loads the config and starts the gRPC and admin servers. */
 export async function startApp(options: AppOptions): Promise<App> {
+  // Stamped before it is read, so the watcher sees a change made while the server starts.
+  const baseline = await fileStamp(options.configPath);
   const loaded = await loadConfigFile(options.configPath);
   const metrics = createMetrics();
   if (!loaded.ok) {
@@ -76,10 +86,45 @@ export async function startApp(options: AppOptions): Promise<App> {
   const snapshot = loaded.value;
   const logger = options.logger ?? createLogger(snapshot.config.log.level);
   const store = new ConfigStore(snapshot);
-  const counters = new RolloutCounters();
-  metrics.setRouteModes(snapshot.routes.map((r) => ({ name: r.name, mode: modeOf(r) })));
+  const clock = options.clock ?? Date.now;
+  // Rollout: stats, effective settings with persisted overrides, admin token (gauges set on every change).
+  const runtime = await createRolloutRuntime({ store, logger, metrics, now: clock, env: options.env ?? process.env });
+  if (!runtime.ok) throw new ConfigLoadError(options.configPath, runtime.issues);
+  const { stats, state: rollout } = runtime.value;
+  const reloader = createReloader({
+    configPath: options.configPath,
+    baseline,
+    load: (path) => loadConfigForReload(path, clock()),
+    prepare: (next) => runtime.value.prepareReload(next),
+    logger,
+    recordReload: (result) => metrics.recordReload(result),
+  });
 
-  const handler = createCheckHandler({ store, logger, metrics, counters, authorizeDeps: { modeOf } });
+  // Identity: trust bundles per trust domain (reloaded on change) and caches of verified SVIDs,
+  // dropped whenever a bundle or the config changes.
+  const certCache = new ResultCache<VerifiedX509Svid, Reason>(snapshot.config.identity.cache.maxEntries);
+  const jwtCache = new ResultCache<VerifiedJwtSvid, Reason>(snapshot.config.identity.cache.maxEntries);
+  const clearIdentityCaches = (): void => {
+    certCache.clear();
+    jwtCache.clear();
+  };
+  const bundles = new BundleStore({ logger, registry: metrics.registry, onChange: clearIdentityCaches, pollMs: options.bundlePollMs ?? 1000 });
+  await bundles.configure(snapshot.bundleFiles);
+  // A new config may change audiences, limits or bundle files: verified results are re-derived.
+  store.onReplace((next) => {
+    clearIdentityCaches();
+    void bundles.configure(next.bundleFiles);
+  });
+  const identity = (): IdentityContext => ({ now: clock(), bundles: bundles.lookup, certCache, jwtCache });
+
+  const handler = createCheckHandler({
+    store,
+    logger,
+    metrics,
+    stats,
+    now: clock,
+    authorizeDeps: { settingOf: (route) => rollout.settingOf(route), identity },
+  });
   const grpcAddress = options.grpcAddress ?? snapshot.config.listen.grpc;
   let grpcServer: GrpcServerHandle;
   try {
@@ -88,13 +133,24 @@ export async function startApp(options: AppOptions): Promise<App> {
     throw new Error(`cannot listen for gRPC on ${grpcAddress}: ${(e as Error).message}`, { cause: e });
   }
   let ready = false;
+  const apiDeps: RolloutApiDeps = {
+    state: rollout,
+    stats,
+    writer: runtime.value.writer,
+    logger,
+    metrics,
+    now: clock,
+    gate: () => store.current().config.rollout.gate,
+    token: () => runtime.value.token(),
+    reload: () => reloader.reload('api'),
+  };
   const admin = splitAddress(options.adminAddress ?? snapshot.config.listen.admin);
   let adminServer: AdminServerHandle;
   try {
     adminServer = await startAdminServer(admin.host, admin.port, {
       metrics,
       isReady: () => ready,
-      listRoutes: () => routeViews(store.current(), counters),
+      api: (req, res, path) => handleRolloutApi(req, res, path, apiDeps),
     });
   } catch (e) {
     await grpcServer.shutdown(0);
@@ -102,6 +158,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
   grpcServer.setServing(true);
   ready = true;
+  if ((options.configPollMs ?? 1000) > 0) reloader.watch(options.configPollMs ?? 1000);
   logger.info(
     { config: snapshot.source, grpcPort: grpcServer.port, adminPort: adminServer.port, routes: snapshot.routes.length },
     'serving',
@@ -112,12 +169,16 @@ export async function startApp(options: AppOptions): Promise<App> {
     grpcPort: grpcServer.port,
     adminPort: adminServer.port,
     store,
-    counters,
+    stats,
+    rollout,
     metrics,
     logger,
+    reload: (trigger = 'api') => reloader.reload(trigger),
     stop() {
       stopping ??= (async () => {
         ready = false;
+        reloader.stop();
+        bundles.close();
         grpcServer.setServing(false);
         const how = await grpcServer.shutdown(options.shutdownGraceMs ?? 4000);
         await adminServer.close();

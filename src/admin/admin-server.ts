@@ -1,35 +1,23 @@
-// Admin HTTP: liveness, readiness, Prometheus metrics and the per-route rollout view.
+// Admin HTTP: liveness, readiness, Prometheus metrics, and the rollout API (src/admin/rollout-api.ts).
 // Bind it to localhost or a private interface: it exposes policy state (see README).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sendJson } from './http-json.js';
 import type { Metrics } from './metrics.js';
-
-/** One route as the admin API shows it. */
-export type RouteView = Readonly<Record<string, unknown>> & { readonly name: string };
 
 /** What the admin server reads from the rest of the process. */
 export interface AdminDeps {
   readonly metrics: Metrics;
   /** True once a config is loaded and the gRPC server listens. */
   readonly isReady: () => boolean;
-  readonly listRoutes: () => readonly RouteView[];
+  /** Answers the /v1/ API (routes, rollout, reload); resolves false for a path it does not serve. */
+  readonly api: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
 
 /** A listening admin server. */
 export interface AdminServerHandle {
   readonly port: number;
   close(): Promise<void>;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(text);
 }
 
 /** Routes one admin request. Exported for tests that call it without a socket. */
@@ -56,22 +44,8 @@ export async function handleAdminRequest(req: IncomingMessage, res: ServerRespon
     res.end(text);
     return;
   }
-  if (path === '/v1/routes') {
-    if (!readOnly) return sendJson(res, 405, { error: 'method not allowed' });
-    return sendJson(res, 200, { routes: deps.listRoutes() });
-  }
-  if (path.startsWith('/v1/routes/')) {
-    if (!readOnly) return sendJson(res, 405, { error: 'method not allowed' });
-    let name: string;
-    try {
-      name = decodeURIComponent(path.slice('/v1/routes/'.length));
-    } catch {
-      return sendJson(res, 400, { error: 'malformed route name' });
-    }
-    const route = deps.listRoutes().find((r) => r.name === name);
-    if (route === undefined) return sendJson(res, 404, { error: `route "${name}" is not configured` });
-    return sendJson(res, 200, route);
-  }
+  if (path.startsWith('/v1/') && (await deps.api(req, res, path))) return;
+  req.resume();
   return sendJson(res, 404, { error: 'not found' });
 }
 

@@ -4,8 +4,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-/** Outcome of checking an Authorization header against the configured token. */
-export type BearerCheck = 'ok' | 'missing' | 'invalid' | 'disabled';
+/**
+ * Outcome of checking an Authorization header against the configured token: `missing` (no header)
+ * and `malformed` (not `Bearer <token>`) are answered 401; `invalid` (a wrong token) and `disabled`
+ * (no token configured) 403.
+ */
+export type BearerCheck = 'ok' | 'missing' | 'malformed' | 'invalid' | 'disabled';
 
 /** Where the admin token comes from: a file path (preferred) and/or the name of an environment variable. */
 export interface AdminTokenSources {
@@ -30,9 +34,9 @@ export function checkBearer(headerValue: string | undefined, expected: Buffer | 
   if (expected === undefined || expected.length === 0) return 'disabled';
   if (headerValue === undefined || headerValue.trim() === '') return 'missing';
   const m = BEARER.exec(headerValue);
-  if (m === null) return 'invalid';
+  if (m === null) return 'malformed';
   const presented = headerValue.slice(m[0].length).trim();
-  if (presented === '') return 'invalid';
+  if (presented === '') return 'malformed';
   const a = createHash('sha256').update(presented, 'utf8').digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b) ? 'ok' : 'invalid';

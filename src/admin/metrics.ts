@@ -10,9 +10,30 @@ export interface Metrics {
   recordCheck(v: Verdict, seconds: number): void;
   /** Counts a config load attempt. */
   recordConfigLoad(result: 'success' | 'failure'): void;
-  /** Publishes the effective mode of every route. */
-  setRouteModes(routes: readonly { readonly name: string; readonly mode: Mode }[]): void;
+  /** Publishes the effective mode and enforce percent of every route; routes not listed disappear. */
+  setRouteSettings(routes: readonly RouteSettingMetric[]): void;
+  /** Counts a config reload attempt (file change, SIGHUP, POST /v1/reload) and, on failure, the failure. */
+  recordReload(result: 'success' | 'failure'): void;
+  /** Counts a rollout change made through the admin API (or an override dropped by a reload). */
+  recordRolloutChange(action: RolloutChangeAction): void;
+  /** Counts a state file that could not be read, parsed or written. */
+  recordStateFileError(): void;
 }
+
+/** A route's effective setting as the gauges show it. */
+export interface RouteSettingMetric {
+  readonly route: string;
+  readonly mode: Mode;
+  readonly enforcePercent: number;
+}
+
+/**
+ * Rollout change events: an override set or cleared, a rollback, a gated change forced past the
+ * gate (also counted as set or cleared), a change the gate refused, an override dropped by a reload.
+ */
+export const ROLLOUT_CHANGE_ACTIONS = ['set', 'cleared', 'rollback', 'forced', 'refused', 'dropped'] as const;
+/** One rollout change event. */
+export type RolloutChangeAction = (typeof ROLLOUT_CHANGE_ACTIONS)[number];
 
 /** Creates the metric families on a fresh registry. */
 export function createMetrics(options: { readonly defaultMetrics?: boolean } = {}): Metrics {
@@ -44,7 +65,7 @@ export function createMetrics(options: { readonly defaultMetrics?: boolean } = {
   });
   const configLoads = new Counter({
     name: 'spiffe_authz_config_loads_total',
-    help: 'Config load attempts by result (success, failure).',
+    help: 'Config loads (at start and on every reload) by result (success, failure).',
     labelNames: ['result'] as const,
     registers: [registry],
   });
@@ -60,6 +81,53 @@ export function createMetrics(options: { readonly defaultMetrics?: boolean } = {
     registers: [registry],
   });
 
+  const routePercent = new Gauge({
+    name: 'spiffe_authz_route_enforce_percent',
+    help: 'Effective enforce percent of each route (callers in the enforced cohort when the mode is enforce).',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  });
+  const reloads = new Counter({
+    name: 'spiffe_authz_config_reloads_total',
+    help: 'Config reload attempts by result (success, failure).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const reloadFailures = new Counter({
+    name: 'spiffe_authz_config_reload_failures_total',
+    help: 'Config reloads that failed; the running config was kept.',
+    registers: [registry],
+  });
+  const rolloutChanges = new Counter({
+    name: 'spiffe_authz_rollout_changes_total',
+    help: 'Rollout changes through the admin API, by action (set, cleared, rollback, forced, refused, dropped).',
+    labelNames: ['action'] as const,
+    registers: [registry],
+  });
+  const stateFileErrors = new Counter({
+    name: 'spiffe_authz_state_file_errors_total',
+    help: 'Rollout state file reads or writes that failed (a corrupt file is ignored at start).',
+    registers: [registry],
+  });
+  // Zero-valued series exist from the start, so rate() and alerts see them before the first event.
+  reloads.labels('success').inc(0);
+  reloads.labels('failure').inc(0);
+  for (const a of ROLLOUT_CHANGE_ACTIONS) rolloutChanges.labels(a).inc(0);
+
+  const setRouteSettings = (routes: readonly RouteSettingMetric[]): void => {
+    routeMode.reset();
+    routePercent.reset();
+    for (const r of routes) {
+      for (const m of MODES) routeMode.labels(r.route, m).set(r.mode === m ? 1 : 0);
+      routePercent.labels(r.route).set(r.enforcePercent);
+    }
+  };
+
+  const recordConfigLoad = (result: 'success' | 'failure'): void => {
+    configLoads.labels(result).inc();
+    if (result === 'success') configLastSuccess.set(Date.now() / 1000);
+  };
+
   // Label children resolved once per label set, not per request.
   const checkChildren = new Map<string, ReturnType<typeof checks.labels>>();
   const denyChildren = new Map<string, ReturnType<typeof wouldDeny.labels>>();
@@ -67,7 +135,8 @@ export function createMetrics(options: { readonly defaultMetrics?: boolean } = {
   return {
     registry,
     recordCheck(v, seconds) {
-      const key = `${v.route}\u0000${v.mode}\u0000${v.effect}\u0000${v.reason}`;
+      // Every label is in the key: NO_ROUTE, for one, can come with either decision.
+      const key = `${v.route}\u0000${v.mode}\u0000${v.decision}\u0000${v.effect}\u0000${v.reason}`;
       let child = checkChildren.get(key);
       if (child === undefined) {
         child = checks.labels(v.route, v.mode, v.decision, v.effect, v.reason);
@@ -86,13 +155,18 @@ export function createMetrics(options: { readonly defaultMetrics?: boolean } = {
       if (v.reason === 'INTERNAL_ERROR') internalErrors.labels(v.route).inc();
       duration.observe(seconds);
     },
-    recordConfigLoad(result) {
-      configLoads.labels(result).inc();
-      if (result === 'success') configLastSuccess.set(Date.now() / 1000);
+    recordConfigLoad,
+    setRouteSettings,
+    recordReload(result) {
+      reloads.labels(result).inc();
+      if (result === 'failure') reloadFailures.inc();
+      recordConfigLoad(result);
     },
-    setRouteModes(routes) {
-      routeMode.reset();
-      for (const r of routes) for (const m of MODES) routeMode.labels(r.name, m).set(r.mode === m ? 1 : 0);
+    recordRolloutChange(action) {
+      rolloutChanges.labels(action).inc();
+    },
+    recordStateFileError() {
+      stateFileErrors.inc();
     },
   };
 }

@@ -8,7 +8,7 @@ export const MODES = ['shadow', 'warn', 'enforce'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** Identity sources, in the names the config uses. */
-export const IDENTITY_SOURCES = ['principal', 'xfcc'] as const;
+export const IDENTITY_SOURCES = ['principal', 'certificate', 'xfcc', 'jwt'] as const;
 /** Where the caller's SPIFFE ID came from. */
 export type IdentitySource = (typeof IDENTITY_SOURCES)[number];
 
@@ -43,6 +43,8 @@ export interface CallerIdentity {
   readonly trustDomain: string;
   readonly path: string;
   readonly source: IdentitySource;
+  /** Other sources that named the same SPIFFE ID. */
+  readonly agreed: readonly IdentitySource[];
 }
 
 /** The outcome of one Check: decision, effect and everything needed to render and record it. */
@@ -50,6 +52,8 @@ export interface Verdict {
   readonly decisionId: string;
   readonly route: string;
   readonly mode: Mode;
+  /** The route's enforce percent in force (callers in the enforced cohort when the mode is enforce). */
+  readonly enforcePercent: number;
   readonly decision: Decision;
   readonly effect: Effect;
   readonly reason: Reason;

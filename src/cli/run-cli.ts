@@ -3,13 +3,16 @@ import { parseArgs } from 'node:util';
 import { ConfigLoadError, startApp } from '../app.js';
 import { formatIssues } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
+import { runDemoPki } from './demo-pki.js';
 import { defaultConfigPath } from './paths.js';
 
 const USAGE = `Usage: spiffe-ext-authz <command> [options]
 
 Commands:
-  serve [--config FILE]    serve ext_authz gRPC and admin HTTP (default command)
+  serve [--config FILE]    serve ext_authz gRPC and admin HTTP (default command);
+                           SIGHUP or a change of the file reloads the config
   validate [FILE]          check a config file; prints every error with its key path
+  demo-pki --out DIR [--trust-domain TD]   write a throwaway demo CA and SVIDs (examples only)
 
 Config file: --config, else $SPIFFE_AUTHZ_CONFIG, else the bundled config/default.yaml.
 `;
@@ -31,6 +34,8 @@ function resolveConfig(flag: string | undefined, positional: string | undefined)
 
 /** Runs the CLI; `serve` resolves only when the server has stopped after a signal. */
 export async function runCli(argv: readonly string[], io: CliIo = stdio): Promise<number> {
+  // demo-pki has its own options; the common parser below would reject them as unknown.
+  if (argv[0] === 'demo-pki') return runDemoPki(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({
@@ -72,6 +77,11 @@ async function serve(configPath: string, io: CliIo): Promise<number> {
     return 1;
   }
   const running = app;
+  // SIGHUP reloads the config (as a file change and POST /v1/reload do); a bad file keeps the running one.
+  const onHangup = (): void => {
+    void running.reload('signal');
+  };
+  process.on('SIGHUP', onHangup);
   return new Promise<number>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -80,6 +90,7 @@ async function serve(configPath: string, io: CliIo): Promise<number> {
         process.exit(1);
       }
       signalled = true;
+      process.off('SIGHUP', onHangup);
       running.logger.info({ signal }, 'shutting down');
       // Exit within 5 s whatever happens (the gRPC grace period is 4 s).
       setTimeout(() => process.exit(1), 5000).unref();

@@ -1,10 +1,11 @@
 // Validated Config → frozen ConfigSnapshot with precompiled matchers. Done once per load, never per
 // request. Cross-field rules the schema cannot express are checked here, with key paths.
-import type { Mode } from '../authz/types.js';
+import type { IdentitySource, Mode } from '../authz/types.js';
 import { compileIdRules, type IdRuleSet } from '../policy/id-rules.js';
+import type { OutsideCohortEffect } from '../rollout/cohort.js';
 import { compileRouteMatcher, type MatchableRoute, type RouteMatcher } from '../policy/route-match.js';
 import { formatKeyPath, type ConfigIssue, type ConfigResult } from './issues.js';
-import { UNMATCHED_ROUTE, type Config } from './schema.js';
+import { UNMATCHED_ROUTE, trustDomainName, type Config } from './schema.js';
 
 /** Allow and deny rules of one trust domain on one route. */
 export interface TrustDomainRules {
@@ -21,10 +22,18 @@ export interface CompiledRoute {
   readonly index: number;
   /** Mode set by the config (route's own, else defaults.mode). */
   readonly mode: Mode;
+  /** Share of callers a deny is enforced for under enforce (route's own, else 100). */
+  readonly enforcePercent: number;
+  /** What callers outside the enforced cohort get (route's own, else rollout.outsideCohort). */
+  readonly outsideCohort: OutsideCohortEffect;
   /** Rules keyed by trust domain: an ID is only ever compared with rules of its own trust domain. */
   readonly rules: ReadonlyMap<string, TrustDomainRules>;
   /** For the virtual unmatched route: the fixed decision from defaults.unmatchedRoute. */
   readonly fixedDecision: 'allow' | 'deny' | undefined;
+  /** Identity sources this route accepts, in order (the route's own list, else identity.sources). */
+  readonly sources: readonly IdentitySource[];
+  /** True when a caller must present a valid JWT-SVID; the identity is then the token's subject. */
+  readonly requireJwtSvid: boolean;
 }
 
 /** Everything a Check needs, compiled and frozen; swapped whole on reload. */
@@ -39,14 +48,20 @@ export interface ConfigSnapshot {
   /** Routes with a `match` block, in config order: the candidates when no route is named. */
   readonly matchableRoutes: readonly (CompiledRoute & MatchableRoute)[];
   readonly unmatched: CompiledRoute;
-  /** True when the x-forwarded-client-cert header is both an enabled source and trusted. */
-  readonly xfccEnabled: boolean;
+  /** Bundle file per trust domain, for the trust domains configured with one. */
+  readonly bundleFiles: ReadonlyMap<string, string>;
 }
 
 /** Compiles a validated config; returns every cross-field problem found, each with its key path. */
 export function compileConfig(config: Config, source: string, loadedAt: number): ConfigResult<ConfigSnapshot> {
   const issues: ConfigIssue[] = [];
-  const trustDomains = new Set(config.trustDomains);
+  const trustDomains = new Set(config.trustDomains.map(trustDomainName));
+  const bundleFiles = new Map<string, string>();
+  for (const entry of config.trustDomains) if (typeof entry !== 'string') bundleFiles.set(entry.name, entry.bundle);
+  const jwtAudiences = config.identity.jwt.audiences.length > 0;
+  if (!jwtAudiences && config.identity.sources.includes('jwt')) {
+    issues.push({ path: 'identity.jwt.audiences', message: 'must list at least one audience when jwt is an identity source' });
+  }
   const routes: CompiledRoute[] = [];
   const byName = new Map<string, CompiledRoute>();
   const seenNames = new Set<string>();
@@ -80,6 +95,16 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
         rules.set(td, entry);
       }
     }
+    if (!jwtAudiences && (r.identity?.requireJwtSvid === true || r.identity?.sources?.includes('jwt') === true)) {
+      issues.push({ path: at('identity'), message: 'uses jwt, so identity.jwt.audiences must list at least one audience' });
+    }
+    if (r.identity?.requireJwtSvid === true && !(r.identity.sources ?? config.identity.sources).includes('jwt')) {
+      issues.push(
+        r.identity.sources !== undefined
+          ? { path: at('identity', 'sources'), message: 'must include jwt when requireJwtSvid is true' }
+          : { path: at('identity', 'requireJwtSvid'), message: 'needs jwt in identity.sources (or in this route\'s identity.sources)' },
+      );
+    }
     if (matcher !== undefined && !matcher.ok) continue;
     for (const entry of rules.values()) Object.freeze(entry);
     const route: CompiledRoute = Object.freeze({
@@ -89,6 +114,10 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
       matcher: matcher === undefined ? undefined : deepFreeze(matcher.value),
       rules,
       fixedDecision: undefined,
+      enforcePercent: r.enforcePercent,
+      outsideCohort: r.outsideCohort ?? config.rollout.outsideCohort,
+      sources: Object.freeze([...(r.identity?.sources ?? config.identity.sources)]),
+      requireJwtSvid: r.identity?.requireJwtSvid ?? false,
     });
     routes.push(route);
     if (!byName.has(r.name)) byName.set(r.name, route);
@@ -102,6 +131,10 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
     matcher: undefined,
     rules: new Map(),
     fixedDecision: config.defaults.unmatchedRoute,
+    enforcePercent: 100,
+    outsideCohort: config.rollout.outsideCohort,
+    sources: Object.freeze([...config.identity.sources]),
+    requireJwtSvid: false,
   });
   return {
     ok: true,
@@ -114,7 +147,7 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
       routesByName: byName,
       matchableRoutes: Object.freeze(routes.filter((r): r is CompiledRoute & MatchableRoute => r.matcher !== undefined)),
       unmatched,
-      xfccEnabled: config.identity.xfcc.trusted && config.identity.sources.includes('xfcc'),
+      bundleFiles,
     }),
   };
 }

@@ -2,7 +2,8 @@
 // Defaults live here and nowhere else.
 import { z } from 'zod';
 import { IDENTITY_SOURCES, MODES } from '../authz/types.js';
-import { parseTrustDomain } from '../spiffe/spiffe-id.js';
+import { parseSpiffeId, parseTrustDomain } from '../spiffe/spiffe-id.js';
+import { WINDOWS, windowMs } from '../rollout/window-counters.js';
 
 /** Name of the virtual route that collects requests no configured route matched. */
 export const UNMATCHED_ROUTE = '_unmatched';
@@ -31,6 +32,65 @@ const hostPattern = z
 
 const method = z.string().regex(/^[A-Za-z]{1,20}$/, 'must be an HTTP method name');
 
+const sourceList = z
+  .array(z.enum(IDENTITY_SOURCES))
+  .min(1)
+  .refine((a) => new Set(a).size === a.length, 'must not repeat a source');
+
+const spiffeIdString = z.string().superRefine((v, ctx) => {
+  const r = parseSpiffeId(v);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: `not a valid SPIFFE ID: ${r.error.detail}` });
+});
+
+/** A trust domain: its name alone (no bundle: only Envoy-verified identities), or with a bundle file. */
+const trustDomainObject = z.strictObject({
+  name: trustDomain,
+  /** X.509 bundle (PEM) or SPIFFE bundle (JWKS JSON); reloaded when the file changes. */
+  bundle: z.string().min(1),
+});
+const trustDomainEntry = z.union([trustDomain, trustDomainObject], {
+  error: 'must be a trust domain name, or { name, bundle } with the path of its bundle file',
+});
+
+/** 0–100 in steps of 0.01: cohorts are 1/10,000 of the callers. */
+const enforcePercent = z.number().min(0).max(100).multipleOf(0.01);
+
+const outsideCohort = z.enum(['warn', 'shadow']);
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+/** Staged rollout: overrides' state file, the admin token, the safe-to-enforce gate, top callers. */
+const rollout = z
+  .strictObject({
+    /** Where admin API overrides are persisted (atomic writes); unset: overrides live in memory only. */
+    stateFile: z.string().min(1).optional(),
+    /** Bearer token for admin mutations: from a file (preferred), else the named environment variable. */
+    adminToken: z
+      .strictObject({
+        file: z.string().min(1).optional(),
+        env: envName.default('SPIFFE_AUTHZ_ADMIN_TOKEN'),
+      })
+      .prefault({}),
+    /** What callers outside the enforced cohort of an enforce route get, unless the route says. */
+    outsideCohort: outsideCohort.default('warn'),
+    /** Moving a route to enforce (or raising its percent) needs this much clean observation, or force. */
+    gate: z
+      .strictObject({
+        minChecks: z.number().int().min(0).max(1_000_000_000).default(100),
+        minObservedSeconds: z.number().int().min(0).max(30 * 86_400).default(900),
+        window: z.enum(WINDOWS).default('15m'),
+      })
+      .refine((g) => g.minObservedSeconds * 1000 >= windowMs(g.window), {
+        // Else the window could hold checks from before observation began (a deny enforced then is no would-deny).
+        message: 'must be at least the length of rollout.gate.window',
+        path: ['minObservedSeconds'],
+      })
+      .prefault({}),
+    /** Would-deny callers tracked per route (bounded memory whatever the number of callers). */
+    topCallers: z.number().int().min(1).max(1000).default(20),
+  })
+  .prefault({});
+
 /** ID patterns per trust domain: `{ "prod.example.org": ["/ns/a/sa/*", "**"] }`. */
 const rulesByTrustDomain = z.record(z.string(), z.array(z.string()).min(1, 'must list at least one pattern'));
 
@@ -45,6 +105,17 @@ const route = z.strictObject({
     })
     .optional(),
   mode: mode.optional(),
+  /** Share of callers (by a stable hash of route and SPIFFE ID) a deny is enforced for when the mode is enforce. */
+  enforcePercent: enforcePercent.default(100),
+  /** What callers outside the enforced cohort get (default: rollout.outsideCohort). */
+  outsideCohort: outsideCohort.optional(),
+  /** Per-route identity: which sources this route accepts (in order), and whether a JWT-SVID is required. */
+  identity: z
+    .strictObject({
+      sources: sourceList.optional(),
+      requireJwtSvid: z.boolean().default(false),
+    })
+    .optional(),
   allow: rulesByTrustDomain.prefault({}),
   deny: rulesByTrustDomain.prefault({}),
 });
@@ -60,18 +131,45 @@ export const configSchema = z
       .prefault({}),
     identity: z
       .strictObject({
-        sources: z
-          .array(z.enum(IDENTITY_SOURCES))
-          .min(1)
-          .refine((a) => new Set(a).size === a.length, 'must not repeat a source')
-          .default(['principal', 'xfcc']),
+        /** Sources tried in this order; the first one present gives the identity. */
+        sources: sourceList.default(['principal', 'certificate', 'xfcc']),
+        certificate: z
+          .strictObject({
+            /** Deny with BUNDLE_UNAVAILABLE when the caller's trust domain has no X.509 bundle. */
+            requireBundle: z.boolean().default(false),
+            /** Also require a critical digitalSignature key usage (issuer obligations). */
+            strict: z.boolean().default(false),
+          })
+          .prefault({}),
         xfcc: z
           .strictObject({
             /** Trust the header only when the Envoy in front uses SANITIZE_SET or APPEND_FORWARD. */
             trusted: z.boolean().default(false),
+            /** When set, the last element's By must be one of these SPIFFE IDs (the proxy in front). */
+            trustedProxies: z.array(spiffeIdString).default([]),
+            /** peer: the last element describes this Envoy's own downstream peer (must agree with principal);
+             *  origin: it names the original client behind a trusted gateway (the principal is the gateway). */
+            hop: z.enum(['peer', 'origin']).default('peer'),
             maxBytes: z.number().int().min(256).max(1_048_576).default(16_384),
             maxElements: z.number().int().min(1).max(256).default(16),
           })
+          .prefault({}),
+        jwt: z
+          .strictObject({
+            /** Header carrying `Bearer <JWT-SVID>`. */
+            header: z
+              .string()
+              .regex(/^[a-z0-9-]+$/, 'must be a lower-case header name')
+              .default('authorization'),
+            /** The token's aud must contain one of these; required when any route uses jwt. */
+            audiences: z.array(z.string().min(1)).default([]),
+            skewSeconds: z.number().int().min(0).max(300).default(30),
+            maxBytes: z.number().int().min(512).max(65_536).default(8192),
+          })
+          .prefault({}),
+        /** Verified certificates and tokens are cached by their raw input, never past their expiry. */
+        cache: z
+          .strictObject({ maxEntries: z.number().int().min(0).max(1_000_000).default(10_000) })
           .prefault({}),
       })
       .prefault({}),
@@ -82,10 +180,11 @@ export const configSchema = z
       })
       .prefault({}),
     trustDomains: z
-      .array(trustDomain)
-      .refine((a) => new Set(a).size === a.length, 'must not repeat a trust domain')
+      .array(trustDomainEntry)
+      .refine((a) => new Set(a.map(trustDomainName)).size === a.length, 'must not repeat a trust domain')
       .default([]),
     routes: z.array(route).default([]),
+    rollout,
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -93,6 +192,11 @@ export const configSchema = z
       })
       .prefault({}),
   });
+
+/** The name of a trustDomains entry, whichever form it is written in. */
+export function trustDomainName(entry: string | { readonly name: string }): string {
+  return typeof entry === 'string' ? entry : entry.name;
+}
 
 /** The config as the schema returns it, defaults filled in. */
 export type Config = z.infer<typeof configSchema>;

@@ -6,7 +6,8 @@ import { authorize, internalErrorVerdict, type AuthorizeDeps } from '../authz/au
 import type { CheckInput, Verdict } from '../authz/types.js';
 import type { ConfigStore } from '../config/store.js';
 import type { Metrics } from '../admin/metrics.js';
-import type { RolloutCounters } from '../rollout/counters.js';
+import { configSetting } from '../rollout/rollout-state.js';
+import type { RolloutStats } from '../rollout/window-counters.js';
 import { logDecision } from '../log/decision-log.js';
 import type { Logger } from '../log/logger.js';
 import { fromEnvoy } from './from-envoy.js';
@@ -18,24 +19,45 @@ export interface CheckHandlerDeps {
   readonly store: ConfigStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly counters: RolloutCounters;
+  /** Per-route rollout stats; every answered Check is recorded once. */
+  readonly stats: RolloutStats;
+  /** Clock for the stats' sliding windows (ms since the epoch); default Date.now. */
+  readonly now?: () => number;
   readonly authorizeDeps?: Partial<AuthorizeDeps>;
   /** Called with every verdict after it is answered (tests, in-flight tracking). */
   readonly onVerdict?: (v: Verdict) => void;
 }
 
-/** Runs one Check end to end and returns the wire response with the verdict. Never throws. */
-export function handleCheck(request: WireCheckRequest, deps: CheckHandlerDeps, adeps: AuthorizeDeps): { response: WireCheckResponse; verdict: Verdict; input: CheckInput | undefined } {
+/** The outcome of one Check: the wire response, the verdict, and the input when it converted. */
+export interface CheckOutcome {
+  readonly response: WireCheckResponse;
+  readonly verdict: Verdict;
+  readonly input: CheckInput | undefined;
+}
+
+function failClosed(adeps: AuthorizeDeps, routeName: string, e: unknown, input: CheckInput | undefined): CheckOutcome {
+  // Conversion or rendering failed: fail closed, whatever the route's mode (it is unknown here).
+  const verdict = internalErrorVerdict(adeps.newDecisionId(), routeName, 'enforce', e);
+  return { response: toEnvoy(verdict), verdict, input };
+}
+
+/** Runs one Check end to end on the snapshot current at its start. Never throws or rejects. */
+export function handleCheck(request: WireCheckRequest, deps: CheckHandlerDeps, adeps: AuthorizeDeps): CheckOutcome | Promise<CheckOutcome> {
   const snapshot = deps.store.current();
   let input: CheckInput | undefined;
   try {
     input = fromEnvoy(request);
     const verdict = authorize(snapshot, input, adeps);
+    if (verdict instanceof Promise) {
+      const converted = input;
+      return verdict.then(
+        (v) => ({ response: toEnvoy(v), verdict: v, input: converted }),
+        (e: unknown) => failClosed(adeps, snapshot.unmatched.name, e, converted),
+      );
+    }
     return { response: toEnvoy(verdict), verdict, input };
   } catch (e) {
-    // Conversion or rendering failed: fail closed, whatever the route's mode (it is unknown here).
-    const verdict = internalErrorVerdict(adeps.newDecisionId(), snapshot.unmatched.name, 'enforce', e);
-    return { response: toEnvoy(verdict), verdict, input };
+    return failClosed(adeps, snapshot.unmatched.name, e, input);
   }
 }
 
@@ -43,20 +65,32 @@ export function handleCheck(request: WireCheckRequest, deps: CheckHandlerDeps, a
 export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<WireCheckRequest, WireCheckResponse> {
   const adeps: AuthorizeDeps = {
     newDecisionId: deps.authorizeDeps?.newDecisionId ?? randomUUID,
-    modeOf: deps.authorizeDeps?.modeOf ?? ((route) => route.mode),
+    settingOf: deps.authorizeDeps?.settingOf ?? configSetting,
+    identity: deps.authorizeDeps?.identity ?? (() => ({ now: Date.now(), bundles: () => undefined })),
   };
-  return (call, callback) => {
-    const started = process.hrtime.bigint();
-    const { response, verdict, input } = handleCheck(call.request, deps, adeps);
-    callback(null, response);
+  const now = deps.now ?? Date.now;
+  const record = (outcome: CheckOutcome, started: bigint): void => {
     const elapsedNs = Number(process.hrtime.bigint() - started);
     try {
-      deps.counters.record(verdict);
-      deps.metrics.recordCheck(verdict, elapsedNs / 1e9);
-      logDecision(deps.logger, deps.store.current().config.log.decisions, verdict, input, Math.round(elapsedNs / 1000));
-      deps.onVerdict?.(verdict);
+      deps.stats.record(outcome.verdict, now());
+      deps.metrics.recordCheck(outcome.verdict, elapsedNs / 1e9);
+      logDecision(deps.logger, deps.store.current().config.log.decisions, outcome.verdict, outcome.input, Math.round(elapsedNs / 1000));
+      deps.onVerdict?.(outcome.verdict);
     } catch (e) {
       deps.logger.error({ err: e }, 'record failed');
     }
+  };
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    const outcome = handleCheck(call.request, deps, adeps);
+    if (outcome instanceof Promise) {
+      void outcome.then((o) => {
+        callback(null, o.response);
+        record(o, started);
+      });
+      return;
+    }
+    callback(null, outcome.response);
+    record(outcome, started);
   };
 }

@@ -29,12 +29,14 @@ export function verdictMetadata(v: Verdict): WireCheckResponse['dynamic_metadata
       decisionId: str(v.decisionId),
       route: str(v.route),
       mode: str(v.mode),
+      enforcePercent: { numberValue: v.enforcePercent },
       decision: str(v.decision),
       effect: str(v.effect),
       reason: str(v.reason),
       wouldDeny: { boolValue: v.decision === 'deny' && v.effect !== 'deny' },
       spiffeId: v.identity === undefined ? { nullValue: 'NULL_VALUE' } : str(v.identity.spiffeId),
       identitySource: v.identity === undefined ? { nullValue: 'NULL_VALUE' } : str(v.identity.source),
+      agreedSources: str(v.identity === undefined ? '' : v.identity.agreed.join(',')),
     },
   };
 }

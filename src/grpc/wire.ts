@@ -28,7 +28,7 @@ export interface WireCheckRequest {
 }
 
 /** google.protobuf.Value (the kinds used; camelCase, see to-envoy.ts). */
-export type WireValue = { stringValue: string } | { boolValue: boolean } | { nullValue: 'NULL_VALUE' };
+export type WireValue = { stringValue: string } | { numberValue: number } | { boolValue: boolean } | { nullValue: 'NULL_VALUE' };
 
 /** envoy.config.core.v3.HeaderValueOption. */
 export interface WireHeaderOption {

@@ -107,7 +107,7 @@ describe('compileConfig', () => {
     it('rejects the reserved name "_unmatched" (given a config that bypassed the schema)', () => {
       const parsed = parseConfigText('routes:\n  - name: placeholder\n');
       if (!parsed.ok) throw new Error('fixture');
-      const config: Config = { ...parsed.value, routes: [{ name: '_unmatched', allow: {}, deny: {} }] };
+      const config: Config = { ...parsed.value, routes: [{ name: '_unmatched', enforcePercent: 100, allow: {}, deny: {} }] };
       const r = compileConfig(config, 'test', 0);
       expect(r.ok ? [] : r.issues).toEqual([{ path: 'routes[0].name', message: '"_unmatched" is reserved' }]);
     });
@@ -274,20 +274,92 @@ describe('compileConfig', () => {
     });
   });
 
-  describe('xfccEnabled', () => {
-    it.each([
-      [true, '[principal, xfcc]', true],
-      [true, '[xfcc]', true],
-      [true, '[xfcc, principal]', true],
-      [true, '[principal]', false],
-      [false, '[principal, xfcc]', false],
-      [false, '[xfcc]', false],
-    ])('with trusted: %s and sources %s is %s', (trusted, sources, expected) => {
-      expect(snapshotOf(`identity:\n  sources: ${sources}\n  xfcc: {trusted: ${trusted}}\n`).xfccEnabled).toBe(expected);
+  describe('identity sources', () => {
+    it('gives every route the global sources unless it names its own', () => {
+      const s = snapshotOf(
+        'identity: {sources: [xfcc, principal]}\nroutes:\n  - {name: a}\n  - {name: b, identity: {sources: [certificate]}}\n',
+      );
+      expect(s.routes.map((r) => [r.name, r.sources, r.requireJwtSvid])).toEqual([
+        ['a', ['xfcc', 'principal'], false],
+        ['b', ['certificate'], false],
+      ]);
+      expect(s.unmatched.sources).toEqual(['xfcc', 'principal']);
     });
 
-    it('is false by default', () => {
-      expect(snapshotOf('').xfccEnabled).toBe(false);
+    it('defaults to principal, certificate, xfcc', () => {
+      expect(snapshotOf('').unmatched.sources).toEqual(['principal', 'certificate', 'xfcc']);
+    });
+
+    it('keeps a route’s requireJwtSvid and sources together', () => {
+      const s = snapshotOf(
+        'identity: {sources: [principal, jwt], jwt: {audiences: [orders]}}\n' +
+          'routes:\n  - {name: a, identity: {requireJwtSvid: true}}\n  - {name: b, identity: {sources: [jwt, certificate], requireJwtSvid: true}}\n',
+      );
+      expect(s.routes.map((r) => [r.name, r.sources, r.requireJwtSvid])).toEqual([
+        ['a', ['principal', 'jwt'], true],
+        ['b', ['jwt', 'certificate'], true],
+      ]);
+      expect([s.unmatched.sources, s.unmatched.requireJwtSvid]).toEqual([['principal', 'jwt'], false]);
+    });
+
+    const GLOBAL_AUDIENCE_MSG = 'must list at least one audience when jwt is an identity source';
+    const ROUTE_AUDIENCE_MSG = 'uses jwt, so identity.jwt.audiences must list at least one audience';
+
+    it.each([
+      ['jwt is a global source', 'identity: {sources: [jwt]}\n', [{ path: 'identity.jwt.audiences', message: GLOBAL_AUDIENCE_MSG }]],
+      [
+        'a route requires a JWT-SVID (and the global sources leave jwt out)',
+        'routes: [{name: a, identity: {requireJwtSvid: true}}]\n',
+        [
+          { path: 'routes[0].identity', message: ROUTE_AUDIENCE_MSG },
+          { path: 'routes[0].identity.requireJwtSvid', message: "needs jwt in identity.sources (or in this route's identity.sources)" },
+        ],
+      ],
+      ['a route lists jwt', 'routes: [{name: a, identity: {sources: [principal, jwt]}}]\n', [{ path: 'routes[0].identity', message: ROUTE_AUDIENCE_MSG }]],
+      [
+        'the second route lists jwt',
+        'routes: [{name: a}, {name: b, identity: {sources: [jwt], requireJwtSvid: true}}]\n',
+        [{ path: 'routes[1].identity', message: ROUTE_AUDIENCE_MSG }],
+      ],
+    ])('requires jwt audiences when %s', (_name, yaml, issues) => {
+      expect(issuesOf(yaml)).toEqual(issues);
+    });
+
+    it('accepts jwt with an audience, and routes without jwt with none', () => {
+      expect(snapshotOf('identity: {sources: [jwt], jwt: {audiences: [orders]}}\n').unmatched.sources).toEqual(['jwt']);
+      expect(snapshotOf('routes: [{name: a, identity: {sources: [xfcc]}}]\n').routes[0]?.sources).toEqual(['xfcc']);
+    });
+
+    it('rejects requireJwtSvid on a route whose sources leave jwt out', () => {
+      expect(issuesOf('identity: {jwt: {audiences: [x]}}\nroutes: [{name: a, identity: {sources: [principal], requireJwtSvid: true}}]\n')).toEqual([
+        { path: 'routes[0].identity.sources', message: 'must include jwt when requireJwtSvid is true' },
+      ]);
+    });
+
+    it('freezes the source lists of routes and of the unmatched route', () => {
+      const s = snapshotOf('routes: [{name: a, identity: {sources: [xfcc]}}, {name: b}]\n');
+      expect(() => (s.routes[0]?.sources as string[]).push('principal')).toThrow(TypeError);
+      expect(() => (s.routes[1]?.sources as string[]).push('jwt')).toThrow(TypeError);
+      expect(() => (s.unmatched.sources as string[]).push('jwt')).toThrow(TypeError);
+      expect(s.config.identity.sources).toEqual(['principal', 'certificate', 'xfcc']);
+    });
+
+    it('collects bundle files of trust domains written with one', () => {
+      const s = snapshotOf('trustDomains: [a.org, {name: b.org, bundle: /etc/b.pem}]\n');
+      expect([...s.trustDomains]).toEqual(['a.org', 'b.org']);
+      expect([...s.bundleFiles]).toEqual([['b.org', '/etc/b.pem']]);
+    });
+
+    it('has no bundle files when every trust domain is a name alone', () => {
+      expect(snapshotOf(`trustDomains: [${TD}]\n`).bundleFiles.size).toBe(0);
+    });
+
+    it('lets rules name a trust domain written with a bundle, and still rejects unlisted ones', () => {
+      const s = snapshotOf(`trustDomains: [{name: ${TD}, bundle: /b.pem}]\nroutes: [{name: r, allow: {${TD}: ["**"]}}]\n`);
+      expect(s.routes[0]?.rules.get(TD)?.allow?.any).toBe(`allow["${TD}"][0]`);
+      expect(issuesOf(`trustDomains: [{name: ${TD}, bundle: /b.pem}]\nroutes: [{name: r, allow: {b.org: ["**"]}}]\n`)).toEqual([
+        { path: 'routes[0].allow["b.org"]', message: 'trust domain "b.org" is not listed in trustDomains' },
+      ]);
     });
   });
 });

@@ -8,13 +8,28 @@ import type { ConfigIssue } from '../../../src/config/issues.js';
 
 const DEFAULT_YAML = readFileSync(new URL('../../../config/default.yaml', import.meta.url), 'utf8');
 
+/** The schema's message for a trustDomains entry of neither form. */
+const TD_ENTRY = 'must be a trust domain name, or { name, bundle } with the path of its bundle file';
+
 /** Every default the schema fills in, for a config that sets nothing. */
 const DEFAULTS: Config = {
   listen: { grpc: '0.0.0.0:9191', admin: '0.0.0.0:9192' },
-  identity: { sources: ['principal', 'xfcc'], xfcc: { trusted: false, maxBytes: 16_384, maxElements: 16 } },
+  identity: {
+    sources: ['principal', 'certificate', 'xfcc'],
+    certificate: { requireBundle: false, strict: false },
+    xfcc: { trusted: false, trustedProxies: [], hop: 'peer', maxBytes: 16_384, maxElements: 16 },
+    jwt: { header: 'authorization', audiences: [], skewSeconds: 30, maxBytes: 8192 },
+    cache: { maxEntries: 10_000 },
+  },
   defaults: { mode: 'shadow', unmatchedRoute: 'deny' },
   trustDomains: [],
   routes: [],
+  rollout: {
+    adminToken: { env: 'SPIFFE_AUTHZ_ADMIN_TOKEN' },
+    outsideCohort: 'warn',
+    gate: { minChecks: 100, minObservedSeconds: 900, window: '15m' },
+    topCallers: 20,
+  },
   log: { level: 'info', decisions: 'all' },
 };
 
@@ -52,8 +67,8 @@ describe('parseConfigText', () => {
       expect(parsedOk(text)).toEqual(DEFAULTS);
     });
 
-    it('fills route defaults: allow and deny become {}, mode and match stay absent', () => {
-      expect(parsedOk('routes:\n  - name: r\n').routes).toEqual([{ name: 'r', allow: {}, deny: {} }]);
+    it('fills route defaults: allow and deny become {}, enforcePercent 100, mode, outsideCohort and match stay absent', () => {
+      expect(parsedOk('routes:\n  - name: r\n').routes).toEqual([{ name: 'r', enforcePercent: 100, allow: {}, deny: {} }]);
     });
 
     it('keeps explicit values instead of defaults', () => {
@@ -68,7 +83,7 @@ describe('parseConfigText', () => {
       expect(c).toEqual({
         ...DEFAULTS,
         listen: { grpc: '127.0.0.1:1', admin: '[::1]:2' },
-        identity: { sources: ['xfcc'], xfcc: { trusted: true, maxBytes: 256, maxElements: 1 } },
+        identity: { ...DEFAULTS.identity, sources: ['xfcc'], xfcc: { ...DEFAULTS.identity.xfcc, trusted: true, maxBytes: 256, maxElements: 1 } },
         defaults: { mode: 'enforce', unmatchedRoute: 'allow' },
         log: { level: 'silent', decisions: 'none' },
       });
@@ -80,7 +95,7 @@ describe('parseConfigText', () => {
       const c = parsedOk(DEFAULT_YAML);
       expect(c.trustDomains).toEqual(['prod.example.org', 'partner.example.com']);
       expect(c.defaults).toEqual({ mode: 'shadow', unmatchedRoute: 'deny' });
-      expect(c.identity).toEqual({ sources: ['principal', 'xfcc'], xfcc: { trusted: false, maxBytes: 16_384, maxElements: 16 } });
+      expect(c.identity).toEqual(DEFAULTS.identity);
       expect(c.routes.map((r) => [r.name, r.mode])).toEqual([
         ['orders-write', 'shadow'],
         ['orders-read', 'shadow'],
@@ -96,7 +111,7 @@ describe('parseConfigText', () => {
       if (!s.ok) throw new Error(JSON.stringify(s.issues));
       expect(s.value.routes.map((r) => r.name)).toEqual(['orders-write', 'orders-read']);
       expect([...s.value.trustDomains]).toEqual(['prod.example.org', 'partner.example.com']);
-      expect(s.value.xfccEnabled).toBe(false);
+      expect(s.value.config.identity.xfcc.trusted).toBe(false);
     });
   });
 
@@ -111,7 +126,7 @@ describe('parseConfigText', () => {
         ...DEFAULTS,
         trustDomains: ['prod.example.org'],
         defaults: { mode: 'warn', unmatchedRoute: 'deny' },
-        routes: [{ name: 'r', match: { paths: ['/x/**'] }, allow: { 'prod.example.org': ['**'] }, deny: {} }],
+        routes: [{ name: 'r', match: { paths: ['/x/**'] }, enforcePercent: 100, allow: { 'prod.example.org': ['**'] }, deny: {} }],
       });
     });
 
@@ -157,7 +172,7 @@ describe('parseConfigText', () => {
     it.each([
       ['routes is a number', 'routes: 5\n', 'routes', 'Invalid input: expected array, received number'],
       ['trustDomains is a string', 'trustDomains: prod.example.org\n', 'trustDomains', 'Invalid input: expected array, received string'],
-      ['a trust domain is a number', 'trustDomains: [5]\n', 'trustDomains[0]', 'Invalid input: expected string, received number'],
+      ['a trust domain is a number', 'trustDomains: [5]\n', 'trustDomains[0]', TD_ENTRY],
       [
         'trusted is the string "yes" (YAML 1.2: not a boolean)',
         'identity:\n  xfcc:\n    trusted: "yes"\n',
@@ -217,7 +232,12 @@ describe('parseConfigText', () => {
         'must be "host:port" with a port from 0 to 65535 (IPv6 hosts in brackets)',
       ],
       ['a source repeats', 'identity:\n  sources: [principal, principal]\n', 'identity.sources', 'must not repeat a source'],
-      ['a source is unknown', 'identity:\n  sources: [jwt]\n', 'identity.sources[0]', 'Invalid option: expected one of "principal"|"xfcc"'],
+      [
+        'a source is unknown',
+        'identity:\n  sources: [spiffe-helper]\n',
+        'identity.sources[0]',
+        'Invalid option: expected one of "principal"|"certificate"|"xfcc"|"jwt"',
+      ],
       ['sources is empty', 'identity:\n  sources: []\n', 'identity.sources', 'Too small: expected array to have >=1 items'],
       ['unmatchedRoute is not allow/deny', 'defaults:\n  unmatchedRoute: maybe\n', 'defaults.unmatchedRoute', 'Invalid option: expected one of "allow"|"deny"'],
       [
@@ -264,6 +284,81 @@ describe('parseConfigText', () => {
 
     it('rejects a repeated trust domain', () => {
       expect(issuesOf('trustDomains: [a.org, a.org]\n')).toEqual([{ path: 'trustDomains', message: 'must not repeat a trust domain' }]);
+    });
+  });
+
+  describe('identity', () => {
+    it('keeps explicit certificate, xfcc, jwt and cache settings', () => {
+      const c = parsedOk(
+        [
+          'identity:',
+          '  sources: [jwt, principal]',
+          '  certificate: {requireBundle: true, strict: true}',
+          '  xfcc: {trusted: true, trustedProxies: ["spiffe://prod.example.org/ns/mesh/sa/gateway"], hop: origin}',
+          '  jwt: {header: x-jwt-svid, audiences: [orders, billing], skewSeconds: 0, maxBytes: 512}',
+          '  cache: {maxEntries: 0}',
+        ].join('\n'),
+      );
+      expect(c.identity).toEqual({
+        sources: ['jwt', 'principal'],
+        certificate: { requireBundle: true, strict: true },
+        xfcc: { trusted: true, trustedProxies: ['spiffe://prod.example.org/ns/mesh/sa/gateway'], hop: 'origin', maxBytes: 16_384, maxElements: 16 },
+        jwt: { header: 'x-jwt-svid', audiences: ['orders', 'billing'], skewSeconds: 0, maxBytes: 512 },
+        cache: { maxEntries: 0 },
+      });
+    });
+
+    it('parses a route identity block, defaulting requireJwtSvid to false and leaving sources absent', () => {
+      const c = parsedOk('routes:\n  - {name: a, identity: {sources: [xfcc, certificate]}}\n  - {name: b, identity: {}}\n  - {name: c}\n');
+      expect(c.routes.map((r) => r.identity)).toEqual([{ sources: ['xfcc', 'certificate'], requireJwtSvid: false }, { requireJwtSvid: false }, undefined]);
+    });
+
+    it('accepts a trust domain written with its bundle file', () => {
+      expect(parsedOk('trustDomains: [a.org, {name: b.org, bundle: /etc/b.json}]\n').trustDomains).toEqual(['a.org', { name: 'b.org', bundle: '/etc/b.json' }]);
+    });
+
+    it.each([
+      ['an unknown key in a route identity block', 'routes: [{name: r, identity: {source: [xfcc]}}]\n', 'routes[0].identity.source', 'unknown key'],
+      [
+        'an unknown route source',
+        'routes: [{name: r, identity: {sources: [spiffe-helper]}}]\n',
+        'routes[0].identity.sources[0]',
+        'Invalid option: expected one of "principal"|"certificate"|"xfcc"|"jwt"',
+      ],
+      ['an empty route source list', 'routes: [{name: r, identity: {sources: []}}]\n', 'routes[0].identity.sources', 'Too small: expected array to have >=1 items'],
+      ['a repeated route source', 'routes: [{name: r, identity: {sources: [jwt, jwt]}}]\n', 'routes[0].identity.sources', 'must not repeat a source'],
+      [
+        'requireJwtSvid that is not a boolean',
+        'routes: [{name: r, identity: {requireJwtSvid: "yes"}}]\n',
+        'routes[0].identity.requireJwtSvid',
+        'Invalid input: expected boolean, received string',
+      ],
+      [
+        'a trusted proxy that is not a SPIFFE ID',
+        'identity: {xfcc: {trustedProxies: ["spiffe://a.org/gw", "https://x"]}}\n',
+        'identity.xfcc.trustedProxies[1]',
+        "not a valid SPIFFE ID: scheme is missing or invalid: expected the literal prefix 'spiffe://'",
+      ],
+      ['an unknown xfcc hop', 'identity: {xfcc: {hop: both}}\n', 'identity.xfcc.hop', 'Invalid option: expected one of "peer"|"origin"'],
+      ['an upper-case jwt header', 'identity: {jwt: {header: Authorization}}\n', 'identity.jwt.header', 'must be a lower-case header name'],
+      ['an empty jwt audience', 'identity: {jwt: {audiences: [""]}}\n', 'identity.jwt.audiences[0]', 'Too small: expected string to have >=1 characters'],
+      ['a jwt skew over 300 s', 'identity: {jwt: {skewSeconds: 301}}\n', 'identity.jwt.skewSeconds', 'Too big: expected number to be <=300'],
+      ['a jwt maxBytes under 512', 'identity: {jwt: {maxBytes: 511}}\n', 'identity.jwt.maxBytes', 'Too small: expected number to be >=512'],
+      ['a certificate flag that is not a boolean', 'identity: {certificate: {strict: 1}}\n', 'identity.certificate.strict', 'Invalid input: expected boolean, received number'],
+      ['a negative cache size', 'identity: {cache: {maxEntries: -1}}\n', 'identity.cache.maxEntries', 'Too small: expected number to be >=0'],
+      ['an unknown key under identity.certificate', 'identity: {certificate: {verify: true}}\n', 'identity.certificate.verify', 'unknown key'],
+      [
+        'a bad trust domain name written with a bundle',
+        'trustDomains: [{name: Bad.org, bundle: x}]\n',
+        'trustDomains[0].name',
+        "not a valid SPIFFE trust domain: bad trust domain character 'B' at index 0",
+      ],
+      ['an empty bundle path', 'trustDomains: [{name: a.org, bundle: ""}]\n', 'trustDomains[0].bundle', 'Too small: expected string to have >=1 characters'],
+      ['an unknown key in a trust domain entry', 'trustDomains: [{name: a.org, bundle: x, extra: 1}]\n', 'trustDomains[0].extra', 'unknown key'],
+      ['a trust domain entry without its bundle', 'trustDomains: [{name: a.org}]\n', 'trustDomains[0]', TD_ENTRY],
+      ['a trust domain repeated in both forms', 'trustDomains: [a.org, {name: a.org, bundle: x}]\n', 'trustDomains', 'must not repeat a trust domain'],
+    ])('rejects %s', (_name, text, path, message) => {
+      expect(issuesOf(text)).toEqual([{ path, message }]);
     });
   });
 

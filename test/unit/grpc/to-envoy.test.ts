@@ -2,16 +2,17 @@
 // status codes, headers, body and dynamic_metadata.
 import { describe, expect, it } from 'vitest';
 import type { Reason } from '../../../src/authz/reasons.js';
-import type { Verdict } from '../../../src/authz/types.js';
+import type { IdentitySource, Verdict } from '../../../src/authz/types.js';
 import { REASON_HEADER, toEnvoy, verdictMetadata, WARNING_HEADER } from '../../../src/grpc/to-envoy.js';
 import type { WireCheckResponse, WireHeaderOption } from '../../../src/grpc/wire.js';
 
-const CALLER = { spiffeId: 'spiffe://prod.example.org/ns/a/sa/b', trustDomain: 'prod.example.org', path: '/ns/a/sa/b', source: 'principal' } as const;
+const CALLER = { spiffeId: 'spiffe://prod.example.org/ns/a/sa/b', trustDomain: 'prod.example.org', path: '/ns/a/sa/b', source: 'principal', agreed: [] } as const;
 
 const ALLOW: Verdict = {
   decisionId: 'd-allow',
   route: 'orders-read',
   mode: 'enforce',
+  enforcePercent: 100,
   decision: 'allow',
   effect: 'allow',
   reason: 'ALLOWED',
@@ -24,6 +25,7 @@ const WARN: Verdict = {
   decisionId: 'd-warn',
   route: 'orders-write',
   mode: 'warn',
+  enforcePercent: 100,
   decision: 'deny',
   effect: 'warn',
   reason: 'NO_MATCHING_RULE',
@@ -36,6 +38,7 @@ const DENY: Verdict = {
   decisionId: 'd-deny',
   route: 'orders-write',
   mode: 'enforce',
+  enforcePercent: 100,
   decision: 'deny',
   effect: 'deny',
   reason: 'DENIED_BY_RULE',
@@ -48,7 +51,7 @@ const UNAUTHENTICATED: Verdict = {
   ...DENY,
   decisionId: 'd-unauth',
   reason: 'UNAUTHENTICATED',
-  detail: 'no caller identity in any enabled source',
+  detail: 'no caller identity in any of: principal, certificate, xfcc',
   rule: '',
   identity: undefined,
 };
@@ -65,12 +68,14 @@ describe('toEnvoy', () => {
           decisionId: { stringValue: 'd-allow' },
           route: { stringValue: 'orders-read' },
           mode: { stringValue: 'enforce' },
+          enforcePercent: { numberValue: 100 },
           decision: { stringValue: 'allow' },
           effect: { stringValue: 'allow' },
           reason: { stringValue: 'ALLOWED' },
           wouldDeny: { boolValue: false },
           spiffeId: { stringValue: 'spiffe://prod.example.org/ns/a/sa/b' },
           identitySource: { stringValue: 'principal' },
+          agreedSources: { stringValue: '' },
         },
       },
     });
@@ -109,12 +114,14 @@ describe('toEnvoy', () => {
           decisionId: { stringValue: 'd-deny' },
           route: { stringValue: 'orders-write' },
           mode: { stringValue: 'enforce' },
+          enforcePercent: { numberValue: 100 },
           decision: { stringValue: 'deny' },
           effect: { stringValue: 'deny' },
           reason: { stringValue: 'DENIED_BY_RULE' },
           wouldDeny: { boolValue: false },
           spiffeId: { stringValue: 'spiffe://prod.example.org/ns/a/sa/b' },
           identitySource: { stringValue: 'principal' },
+          agreedSources: { stringValue: '' },
         },
       },
     });
@@ -129,6 +136,7 @@ describe('toEnvoy', () => {
     expect(r.ok_response).toBeUndefined();
     expect(r.dynamic_metadata.fields['spiffeId']).toEqual({ nullValue: 'NULL_VALUE' });
     expect(r.dynamic_metadata.fields['identitySource']).toEqual({ nullValue: 'NULL_VALUE' });
+    expect(r.dynamic_metadata.fields['agreedSources']).toEqual({ stringValue: '' });
   });
 
   it.each<[Reason, number, number]>([
@@ -140,6 +148,29 @@ describe('toEnvoy', () => {
     ['XFCC_NO_URI', 16, 401],
     ['XFCC_MULTIPLE_URIS', 16, 401],
     ['XFCC_INVALID_SPIFFE_ID', 16, 401],
+    ['XFCC_UNTRUSTED_HOP', 16, 401],
+    ['CERT_MALFORMED', 16, 401],
+    ['CERT_NOT_SVID', 16, 401],
+    ['CERT_IS_CA', 16, 401],
+    ['CERT_BAD_KEY_USAGE', 16, 401],
+    ['CERT_EXPIRED', 16, 401],
+    ['CERT_NOT_YET_VALID', 16, 401],
+    ['CERT_UNTRUSTED', 16, 401],
+    ['BUNDLE_UNAVAILABLE', 16, 401],
+    ['JWT_REQUIRED', 16, 401],
+    ['JWT_TOO_LARGE', 16, 401],
+    ['JWT_MALFORMED', 16, 401],
+    ['JWT_ALG_NOT_ALLOWED', 16, 401],
+    ['JWT_BAD_HEADER', 16, 401],
+    ['JWT_INVALID_SUBJECT', 16, 401],
+    ['JWT_UNKNOWN_KEY', 16, 401],
+    ['JWT_ALG_KEY_MISMATCH', 16, 401],
+    ['JWT_BAD_SIGNATURE', 16, 401],
+    ['JWT_MISSING_EXP', 16, 401],
+    ['JWT_EXPIRED', 16, 401],
+    ['JWT_NOT_YET_VALID', 16, 401],
+    ['JWT_AUDIENCE_MISMATCH', 16, 401],
+    ['IDENTITY_CONFLICT', 16, 401],
     ['UNKNOWN_TRUST_DOMAIN', 7, 403],
     ['DENIED_BY_RULE', 7, 403],
     ['NO_MATCHING_RULE', 7, 403],
@@ -170,11 +201,23 @@ describe('verdictMetadata', () => {
 
   it('carries exactly the documented fields', () => {
     expect(Object.keys(verdictMetadata(ALLOW).fields).sort()).toEqual(
-      ['decision', 'decisionId', 'effect', 'identitySource', 'mode', 'reason', 'route', 'spiffeId', 'wouldDeny'].sort(),
+      ['agreedSources', 'decision', 'decisionId', 'effect', 'enforcePercent', 'identitySource', 'mode', 'reason', 'route', 'spiffeId', 'wouldDeny'].sort(),
     );
   });
 
-  it('names the xfcc source', () => {
-    expect(verdictMetadata({ ...ALLOW, identity: { ...CALLER, source: 'xfcc' } }).fields['identitySource']).toEqual({ stringValue: 'xfcc' });
+  it.each(['certificate', 'xfcc', 'jwt'] as const)('names the %s source', (source) => {
+    expect(verdictMetadata({ ...ALLOW, identity: { ...CALLER, source } }).fields['identitySource']).toEqual({ stringValue: source });
+  });
+
+  it.each<[string, readonly IdentitySource[], string]>([
+    ['no other source', [], ''],
+    ['one other source', ['xfcc'], 'xfcc'],
+    ['several sources, in their order', ['certificate', 'xfcc', 'jwt'], 'certificate,xfcc,jwt'],
+  ])('joins the agreeing sources with commas for %s', (_name, agreed, expected) => {
+    expect(verdictMetadata({ ...ALLOW, identity: { ...CALLER, agreed } }).fields['agreedSources']).toEqual({ stringValue: expected });
+  });
+
+  it('sets agreedSources to "" without an identity', () => {
+    expect(verdictMetadata(UNAUTHENTICATED).fields['agreedSources']).toEqual({ stringValue: '' });
   });
 });

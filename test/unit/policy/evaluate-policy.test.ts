@@ -42,7 +42,7 @@ function routeNamed(name: string): CompiledRoute {
 }
 
 function id(trustDomain: string, path: string): CallerIdentity {
-  return { spiffeId: `spiffe://${trustDomain}${path}`, trustDomain, path, source: 'principal' };
+  return { spiffeId: `spiffe://${trustDomain}${path}`, trustDomain, path, source: 'principal', agreed: [] };
 }
 
 function evaluate(route: string, trustDomain: string, path: string): PolicyOutcome {

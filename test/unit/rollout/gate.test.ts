@@ -133,7 +133,7 @@ describe('checkEnforceGate', () => {
     const s = new RouteStats(NOW - 2_000_000);
     s.markModeChange('shadow', NOW - 2_000_000);
     s.record(
-      { decisionId: 'd', route: 'api', mode: 'shadow', decision: 'deny', effect: 'allow', reason: 'NO_MATCHING_RULE', detail: '', rule: '', identity: undefined },
+      { decisionId: 'd', route: 'api', mode: 'shadow', enforcePercent: 100, decision: 'deny', effect: 'allow', reason: 'NO_MATCHING_RULE', detail: '', rule: '', identity: undefined },
       NOW - 10_000,
     );
     const r = checkEnforceGate(input({ stats: s.snapshot(NOW), minChecks: 1 }));

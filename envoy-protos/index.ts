@@ -31,6 +31,7 @@ export const EXAMPLE_EXTENSION_PROTOS: readonly string[] = Object.freeze([
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
 ]);
 
 /** Fully qualified name of the Check service. */

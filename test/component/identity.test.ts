@@ -1,7 +1,7 @@
 // Full caller identity through the real server: peer certificates verified against per-trust-domain
 // bundles (federation), JWT-SVIDs, pinned XFCC hops, conflicts between sources, bundle reloads and
 // cache expiry. Every certificate and token is made at test time by the test CA and JWT issuer.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,18 @@ let now = Date.now();
 
 function bundlePath(name: string): string {
   return join(dir, name);
+}
+
+/** Replaces a file atomically, as Kubernetes and SPIRE's helpers do, so no half-written file is ever read. */
+function replaceFile(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+async function bundleFailures(): Promise<number> {
+  const text = await (await server.admin('/metrics')).text();
+  const m = new RegExp(`spiffe_authz_bundle_loads_total\\{trust_domain="${PROD}",result="failure"\\} (\\d+)`).exec(text);
+  return m === null ? 0 : Number(m[1]);
 }
 
 beforeAll(async () => {
@@ -190,15 +202,12 @@ describe('bundle reload', () => {
     const svid = await newProdCa.issueSvid({ spiffeId: WEB });
     expect(await decide({ certificate: svid.envoyEncoded })).toMatchObject({ reason: 'CERT_UNTRUSTED' });
 
-    writeFileSync(bundlePath('prod.pem'), prodCa.x509BundlePem() + newProdCa.x509BundlePem());
-    await expect.poll(async () => (await decide({ certificate: svid.envoyEncoded }))['reason'], { timeout: 5000 }).toBe('ALLOWED');
+    replaceFile(bundlePath('prod.pem'), prodCa.x509BundlePem() + newProdCa.x509BundlePem());
+    await expect.poll(async () => (await decide({ certificate: svid.envoyEncoded }))['reason'], { timeout: 10_000 }).toBe('ALLOWED');
 
-    writeFileSync(bundlePath('prod.pem'), '-----BEGIN CERTIFICATE-----\ngarbage\n');
-    await expect
-      .poll(async () => (await (await server.admin('/metrics')).text()).includes(`spiffe_authz_bundle_loads_total{trust_domain="${PROD}",result="failure"} 1`), {
-        timeout: 5000,
-      })
-      .toBe(true);
+    const failuresBefore = await bundleFailures();
+    replaceFile(bundlePath('prod.pem'), '-----BEGIN CERTIFICATE-----\ngarbage\n');
+    await expect.poll(bundleFailures, { timeout: 10_000 }).toBeGreaterThan(failuresBefore);
     expect(await decide({ certificate: svid.envoyEncoded })).toMatchObject({ reason: 'ALLOWED' });
     expect(server.logs.some((l) => l['msg'] === 'bundle load failed' && l['keptLastGood'] === true)).toBe(true);
     const metrics = await (await server.admin('/metrics')).text();

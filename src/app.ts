@@ -1,5 +1,6 @@
 // Composition root: wires logger, config store, rollout state and stats, metrics, config reload and
 // both servers; returns start/stop.
+import { randomUUID } from 'node:crypto';
 import { startAdminServer, type AdminServerHandle } from './admin/admin-server.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
 import { handleRolloutApi, type RolloutApiDeps } from './admin/rollout-api.js';
@@ -9,6 +10,7 @@ import { loadConfigFile } from './config/load.js';
 import { createReloader, fileStamp, loadConfigForReload, type ReloadOutcome, type ReloadTrigger } from './config/reload.js';
 import { parseListenAddress } from './config/schema.js';
 import { ConfigStore } from './config/store.js';
+import type { AuthorizeDeps } from './authz/authorize.js';
 import type { Reason } from './authz/reasons.js';
 import { createCheckHandler } from './grpc/check-handler.js';
 import type { VerifiedJwtSvid } from './identity/jwt-svid.js';
@@ -17,7 +19,7 @@ import { ResultCache } from './identity/svid-cache.js';
 import type { VerifiedX509Svid } from './identity/x509-svid.js';
 import { BundleStore } from './trust/bundle-store.js';
 import { startGrpcServer, type GrpcServerHandle } from './grpc/server.js';
-import { createLogger, type Logger } from './log/logger.js';
+import { createLogDestination, createLogger, reportLogDrops, type BoundedDestination, type Logger } from './log/logger.js';
 import type { RolloutState } from './rollout/rollout-state.js';
 import type { RolloutStats } from './rollout/window-counters.js';
 
@@ -37,6 +39,10 @@ export interface AppOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** How often bundle files are checked for changes (ms); 0 disables watching. */
   readonly bundlePollMs?: number;
+  /** Where the log goes when no `logger` is given; default stdout, bounded by log.maxBufferBytes. */
+  readonly logDestination?: BoundedDestination;
+  /** Test hook: wraps what every Check's authorize() depends on (fault injection). */
+  readonly wrapAuthorizeDeps?: (deps: AuthorizeDeps) => AuthorizeDeps;
 }
 
 /** A running server. */
@@ -84,7 +90,14 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
   metrics.recordConfigLoad('success');
   const snapshot = loaded.value;
-  const logger = options.logger ?? createLogger(snapshot.config.log.level);
+  let logger: Logger;
+  if (options.logger !== undefined) logger = options.logger;
+  else {
+    // Bounded: a stdout nobody reads makes the log drop (and count) lines, never grow or block.
+    const destination = options.logDestination ?? createLogDestination({ maxBufferBytes: snapshot.config.log.maxBufferBytes });
+    logger = createLogger(snapshot.config.log.level, destination);
+    reportLogDrops(destination, logger, () => metrics.recordLogDropped());
+  }
   const store = new ConfigStore(snapshot);
   const clock = options.clock ?? Date.now;
   // Rollout: stats, effective settings with persisted overrides, admin token (gauges set on every change).
@@ -117,18 +130,20 @@ export async function startApp(options: AppOptions): Promise<App> {
   });
   const identity = (): IdentityContext => ({ now: clock(), bundles: bundles.lookup, certCache, jwtCache });
 
+  const authorizeDeps: AuthorizeDeps = { newDecisionId: randomUUID, settingOf: (route) => rollout.settingOf(route), identity };
   const handler = createCheckHandler({
     store,
     logger,
     metrics,
     stats,
     now: clock,
-    authorizeDeps: { settingOf: (route) => rollout.settingOf(route), identity },
+    authorizeDeps: options.wrapAuthorizeDeps?.(authorizeDeps) ?? authorizeDeps,
   });
   const grpcAddress = options.grpcAddress ?? snapshot.config.listen.grpc;
   let grpcServer: GrpcServerHandle;
   try {
-    grpcServer = await startGrpcServer(grpcAddress, handler);
+    // limits.maxRequestBytes applies from start to stop: a reload that changes it asks for a restart.
+    grpcServer = await startGrpcServer(grpcAddress, handler, snapshot.config.limits.maxRequestBytes);
   } catch (e) {
     throw new Error(`cannot listen for gRPC on ${grpcAddress}: ${(e as Error).message}`, { cause: e });
   }

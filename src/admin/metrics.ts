@@ -18,6 +18,8 @@ export interface Metrics {
   recordRolloutChange(action: RolloutChangeAction): void;
   /** Counts a state file that could not be read, parsed or written. */
   recordStateFileError(): void;
+  /** Counts a log line dropped because the log destination's buffer was full. */
+  recordLogDropped(): void;
 }
 
 /** A route's effective setting as the gauges show it. */
@@ -109,6 +111,11 @@ export function createMetrics(options: { readonly defaultMetrics?: boolean } = {
     help: 'Rollout state file reads or writes that failed (a corrupt file is ignored at start).',
     registers: [registry],
   });
+  const logDropped = new Counter({
+    name: 'spiffe_authz_log_dropped_total',
+    help: 'Log lines dropped because stdout did not keep up and log.maxBufferBytes were already buffered.',
+    registers: [registry],
+  });
   // Zero-valued series exist from the start, so rate() and alerts see them before the first event.
   reloads.labels('success').inc(0);
   reloads.labels('failure').inc(0);
@@ -167,6 +174,9 @@ export function createMetrics(options: { readonly defaultMetrics?: boolean } = {
     },
     recordStateFileError() {
       stateFileErrors.inc();
+    },
+    recordLogDropped() {
+      logDropped.inc();
     },
   };
 }

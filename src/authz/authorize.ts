@@ -7,6 +7,7 @@ import { normalizePath } from '../policy/normalize-path.js';
 import { matchRoute } from '../policy/route-match.js';
 import { COHORT_BUCKETS, applyRolloutWithPercent, cohortBucket, cohortThreshold } from '../rollout/cohort.js';
 import type { RouteSetting } from '../rollout/rollout-state.js';
+import { checkRequestLimits, type LimitExceeded } from './request-limits.js';
 import type { CheckInput, Decision, Effect, Mode, Verdict } from './types.js';
 
 /** What authorize needs from outside: ids, the effective rollout setting of a route (overrides live there), identity context. */
@@ -18,13 +19,17 @@ export interface AuthorizeDeps {
   readonly identity: (snapshot: ConfigSnapshot) => IdentityContext;
 }
 
-/** The route a request belongs to, and why when it is the virtual unmatched route. */
-export function selectRoute(snapshot: ConfigSnapshot, input: CheckInput): { route: CompiledRoute; detail: string } {
+/**
+ * The route a request belongs to, and why when it is the virtual unmatched route. With `byNameOnly`
+ * (a path over limits.maxPathBytes) the path is not matched: an unnamed request goes to _unmatched.
+ */
+export function selectRoute(snapshot: ConfigSnapshot, input: CheckInput, byNameOnly = false): { route: CompiledRoute; detail: string } {
   if (input.routeName !== undefined) {
     const named = snapshot.routesByName.get(input.routeName);
     if (named !== undefined) return { route: named, detail: '' };
     return { route: snapshot.unmatched, detail: `context_extensions names route "${input.routeName}", which is not configured` };
   }
+  if (byNameOnly) return { route: snapshot.unmatched, detail: 'the path was not matched: it is over limits.maxPathBytes' };
   const found = matchRoute(snapshot.matchableRoutes, input.host, normalizePath(input.path), input.method);
   if (found !== undefined) return { route: found, detail: '' };
   return { route: snapshot.unmatched, detail: 'no route matches the host, path and method' };
@@ -39,7 +44,10 @@ export function authorize(snapshot: ConfigSnapshot, input: CheckInput, deps: Aut
   let route: CompiledRoute | undefined;
   let mode: Mode | undefined;
   try {
-    const selected = selectRoute(snapshot, input);
+    // Oversized requests are decided before any identity source is parsed; the route's mode still
+    // decides the effect (a shadow route lets them through, counted as would-deny).
+    const tooLarge = checkRequestLimits(input, snapshot.config.limits);
+    const selected = selectRoute(snapshot, input, tooLarge?.limit === 'maxPathBytes');
     const r = selected.route;
     route = r;
     // Read before any await, in the same tick as the snapshot: a Check that goes async keeps the
@@ -47,6 +55,7 @@ export function authorize(snapshot: ConfigSnapshot, input: CheckInput, deps: Aut
     const setting = deps.settingOf(r);
     mode = setting.mode;
     const m = setting.mode;
+    if (tooLarge !== undefined) return tooLargeVerdict(decisionId, r, setting, tooLarge);
     const identity = resolveIdentity(input, r, snapshot, deps.identity(snapshot));
     if (identity instanceof Promise) {
       return identity.then(
@@ -86,6 +95,21 @@ function decide(decisionId: string, route: CompiledRoute, setting: RouteSetting,
   } catch (e) {
     return internalErrorVerdict(decisionId, route.name, mode, e);
   }
+}
+
+function tooLargeVerdict(decisionId: string, route: CompiledRoute, setting: RouteSetting, exceeded: LimitExceeded): Verdict {
+  return {
+    decisionId,
+    route: route.name,
+    mode: setting.mode,
+    enforcePercent: setting.enforcePercent,
+    decision: 'deny',
+    effect: rolloutEffect(setting, 'deny', route.name, undefined),
+    reason: 'REQUEST_TOO_LARGE',
+    detail: exceeded.detail,
+    rule: '',
+    identity: undefined,
+  };
 }
 
 /**

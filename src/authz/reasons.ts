@@ -2,7 +2,7 @@
 // README.md (a test keeps the two in sync) and never reused for another meaning.
 
 /** Where in the Check pipeline a reason is produced. */
-export type ReasonPhase = 'route' | 'identity' | 'policy' | 'internal';
+export type ReasonPhase = 'request' | 'route' | 'identity' | 'policy' | 'internal';
 
 /** One catalog entry: phase, the gRPC status and HTTP status of an enforced deny, and a summary. */
 export interface ReasonInfo {
@@ -17,6 +17,8 @@ export interface ReasonInfo {
 const OK = 0;
 const PERMISSION_DENIED = 7;
 const UNAUTHENTICATED = 16;
+// RFC 6585 §5: what the caller must fix is the size of its request, not its identity or the policy.
+const HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE = 431;
 
 /** Every reason code, with its phase, status codes and one-line summary. */
 export const REASONS = {
@@ -26,6 +28,14 @@ export const REASONS = {
     grpcCode: PERMISSION_DENIED,
     httpStatus: 403,
     summary: 'no configured route matched the request (or context_extensions named an unknown route)',
+  },
+  REQUEST_TOO_LARGE: {
+    phase: 'request',
+    // PERMISSION_DENIED, as every other deny that is not about identity: Envoy reads only OK / not OK
+    // from this code, and 431 in the denied_response is what the caller sees.
+    grpcCode: PERMISSION_DENIED,
+    httpStatus: HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+    summary: 'the request has more headers, more header bytes or a longer path than limits.maxHeaderCount, maxHeaderBytes or maxPathBytes allow',
   },
   UNAUTHENTICATED: {
     phase: 'identity',

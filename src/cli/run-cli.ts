@@ -94,9 +94,15 @@ async function serve(configPath: string, io: CliIo): Promise<number> {
       running.logger.info({ signal }, 'shutting down');
       // Exit within 5 s whatever happens (the gRPC grace period is 4 s).
       setTimeout(() => process.exit(1), 5000).unref();
+      const finish = (code: number): void => {
+        // A log write to a stdout that never drains would keep the process alive: give the log a
+        // second to drain, then exit anyway (a healthy process has exited by then on its own).
+        setTimeout(() => process.exit(code), 1000).unref();
+        resolve(code);
+      };
       running.stop().then(
-        () => resolve(0),
-        () => resolve(1),
+        () => finish(0),
+        () => finish(1),
       );
     };
     process.on('SIGTERM', onSignal);

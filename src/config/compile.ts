@@ -58,6 +58,9 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
   const trustDomains = new Set(config.trustDomains.map(trustDomainName));
   const bundleFiles = new Map<string, string>();
   for (const entry of config.trustDomains) if (typeof entry !== 'string') bundleFiles.set(entry.name, entry.bundle);
+  if (config.identity.xfcc.hop === 'origin' && config.identity.xfcc.trustedProxies.length === 0) {
+    issues.push({ path: 'identity.xfcc.trustedProxies', message: 'must name the forwarding proxies when hop is origin' });
+  }
   const jwtAudiences = config.identity.jwt.audiences.length > 0;
   if (!jwtAudiences && config.identity.sources.includes('jwt')) {
     issues.push({ path: 'identity.jwt.audiences', message: 'must list at least one audience when jwt is an identity source' });

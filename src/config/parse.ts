@@ -1,5 +1,5 @@
 // Text → validated Config: YAML (JSON is a subset) parsed, then checked against the strict schema.
-import { parseDocument } from 'yaml';
+import { parseDocument, visit, type Document } from 'yaml';
 import { configSchema, type Config } from './schema.js';
 import { formatKeyPath, type ConfigIssue, type ConfigResult } from './issues.js';
 
@@ -12,6 +12,8 @@ export function parseConfigText(text: string): ConfigResult<Config> {
       issues: doc.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message })),
     };
   }
+  const aliasProblem = aliasCycle(doc);
+  if (aliasProblem !== undefined) return { ok: false, issues: [{ path: '(yaml)', message: aliasProblem }] };
   let data: unknown;
   try {
     // toJS throws (rather than reporting in doc.errors) on an alias to an undefined anchor and on
@@ -20,6 +22,8 @@ export function parseConfigText(text: string): ConfigResult<Config> {
   } catch (e) {
     return { ok: false, issues: [{ path: '(yaml)', message: e instanceof Error ? e.message : String(e) }] };
   }
+  const structural = structuralProblem(data);
+  if (structural !== undefined) return { ok: false, issues: [structural] };
   const parsed = configSchema.safeParse(data);
   if (parsed.success) return { ok: true, value: parsed.data };
   const issues: ConfigIssue[] = [];
@@ -31,4 +35,58 @@ export function parseConfigText(text: string): ConfigResult<Config> {
     }
   }
   return { ok: false, issues };
+}
+
+/** Most aliases a config may use; plenty for sharing ID lists, and bounds the work below. */
+const MAX_ALIASES = 1000;
+
+/**
+ * Finds an alias inside the node it refers to, before anything resolves it: yaml's toJS takes time
+ * super-linear in the aliases of such a cycle (minutes for a few KB), and a cycle is never a config.
+ */
+function aliasCycle(doc: Document): string | undefined {
+  let count = 0;
+  let problem: string | undefined;
+  visit(doc, {
+    Alias(_key, node, path) {
+      count++;
+      if (count > MAX_ALIASES) {
+        problem = `more than ${MAX_ALIASES} aliases`;
+        return visit.BREAK;
+      }
+      const target = node.resolve(doc);
+      if (target !== undefined && path.includes(target)) {
+        problem = `the alias *${node.source} is inside the node it refers to (a cycle)`;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return problem;
+}
+
+/**
+ * Rejects what plain objects cannot carry faithfully: `__proto__` keys (dropped silently by records,
+ * so a rule under them would vanish without an error) and, as a second line behind aliasCycle, any
+ * circular structure. Linear in the document: each object is walked once, however often shared.
+ */
+function structuralProblem(data: unknown): ConfigIssue | undefined {
+  const onPath = new Set<object>();
+  const done = new Set<object>();
+  const walk = (value: unknown, path: PropertyKey[]): ConfigIssue | undefined => {
+    if (value === null || typeof value !== 'object') return undefined;
+    if (onPath.has(value)) return { path: formatKeyPath(path), message: 'a YAML alias refers to the node that contains it' };
+    if (done.has(value)) return undefined;
+    onPath.add(value);
+    const entries: [PropertyKey, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+    for (const [key, child] of entries) {
+      if (key === '__proto__') return { path: formatKeyPath([...path, key]), message: 'the key "__proto__" is not allowed' };
+      const problem = walk(child, [...path, key]);
+      if (problem !== undefined) return problem;
+    }
+    onPath.delete(value);
+    done.add(value);
+    return undefined;
+  };
+  return walk(data, []);
 }

@@ -91,6 +91,22 @@ const rollout = z
   })
   .prefault({});
 
+/**
+ * Request size limits. maxRequestBytes is grpc-js's receive limit (a bigger CheckRequest is refused
+ * with RESOURCE_EXHAUSTED before it is decoded); the others deny with REQUEST_TOO_LARGE before any
+ * identity source is parsed. Envoy's own defaults (60 KiB, 100 headers) are below these.
+ */
+const limits = z
+  .strictObject({
+    maxRequestBytes: z.number().int().min(4096).max(67_108_864).default(1_048_576),
+    /** Sum of the UTF-8 bytes of every header name and value in the request's headers map. */
+    maxHeaderBytes: z.number().int().min(1024).max(67_108_864).default(65_536),
+    maxHeaderCount: z.number().int().min(1).max(100_000).default(200),
+    /** UTF-8 bytes of the request path without its query. */
+    maxPathBytes: z.number().int().min(256).max(1_048_576).default(8192),
+  })
+  .prefault({});
+
 /** ID patterns per trust domain: `{ "prod.example.org": ["/ns/a/sa/*", "**"] }`. */
 const rulesByTrustDomain = z.record(z.string(), z.array(z.string()).min(1, 'must list at least one pattern'));
 
@@ -139,6 +155,8 @@ export const configSchema = z
             requireBundle: z.boolean().default(false),
             /** Also require a critical digitalSignature key usage (issuer obligations). */
             strict: z.boolean().default(false),
+            /** Largest PEM (leaf, or XFCC Chain) read; larger ones deny with CERT_MALFORMED. */
+            maxBytes: z.number().int().min(1024).max(1_048_576).default(65_536),
           })
           .prefault({}),
         xfcc: z
@@ -185,10 +203,13 @@ export const configSchema = z
       .default([]),
     routes: z.array(route).default([]),
     rollout,
+    limits,
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         decisions: z.enum(['all', 'deny', 'none']).default('all'),
+        /** Log bytes held while stdout is slow; lines beyond it are dropped and counted, never waited for. */
+        maxBufferBytes: z.number().int().min(65_536).max(1_073_741_824).default(16 * 1_048_576),
       })
       .prefault({}),
   });

@@ -50,10 +50,10 @@ export function handleCheck(request: WireCheckRequest, deps: CheckHandlerDeps, a
     const verdict = authorize(snapshot, input, adeps);
     if (verdict instanceof Promise) {
       const converted = input;
-      return verdict.then(
-        (v) => ({ response: toEnvoy(v), verdict: v, input: converted }),
-        (e: unknown) => failClosed(adeps, snapshot.unmatched.name, e, converted),
-      );
+      // .catch after .then: a throw while rendering must also be answered (fail closed).
+      return verdict
+        .then((v) => ({ response: toEnvoy(v), verdict: v, input: converted }))
+        .catch((e: unknown) => failClosed(adeps, snapshot.unmatched.name, e, converted));
     }
     return { response: toEnvoy(verdict), verdict, input };
   } catch (e) {

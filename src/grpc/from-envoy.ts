@@ -14,11 +14,12 @@ export function fromEnvoy(req: WireCheckRequest): CheckInput {
   let headers = http?.headers ?? EMPTY;
   const raw = http?.header_map?.headers;
   if (raw !== undefined && raw.length > 0 && Object.keys(headers).length === 0) headers = mergeRawHeaders(raw);
-  const rawPath = http?.path ?? headers[':path'] ?? '';
+  // `||`, not `??`: decoded in place (see codec.ts), an unset string field reads as "".
+  const rawPath = http?.path || headers[':path'] || '';
   return {
-    requestId: headers['x-request-id'] ?? http?.id ?? '',
-    host: normalizeHost(http?.host ?? headers[':authority'] ?? ''),
-    method: upper(http?.method ?? headers[':method'] ?? ''),
+    requestId: headers['x-request-id'] || http?.id || '',
+    host: normalizeHost(http?.host || headers[':authority'] || ''),
+    method: upper(http?.method || headers[':method'] || ''),
     path: stripQuery(rawPath),
     headers,
     principal: attrs?.source?.principal ?? '',

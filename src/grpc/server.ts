@@ -2,6 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { AUTHORIZATION_SERVICE } from '../../envoy-protos/index.js';
+import { decodeCheckRequest, encodeCheckResponse } from './codec.js';
 import { loadAuthorizationService } from './protos.js';
 import type { WireCheckRequest, WireCheckResponse } from './wire.js';
 
@@ -14,13 +15,34 @@ export interface GrpcServerHandle {
   shutdown(graceMs: number): Promise<'graceful' | 'forced'>;
 }
 
-/** Binds the server on "host:port" and starts serving; health starts NOT_SERVING. */
+/** Default largest CheckRequest accepted (config limits.maxRequestBytes). */
+export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
+
+/**
+ * Binds the server on "host:port" and starts serving; health starts NOT_SERVING. A message over
+ * `maxRequestBytes` is refused by grpc-js's framing with RESOURCE_EXHAUSTED before it is decoded;
+ * Envoy then applies failure_mode_allow (false: the request is denied).
+ */
 export async function startGrpcServer(
   address: string,
   check: grpc.handleUnaryCall<WireCheckRequest, WireCheckResponse>,
+  maxRequestBytes: number = DEFAULT_MAX_REQUEST_BYTES,
 ): Promise<GrpcServerHandle> {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  server.addService(loadAuthorizationService(), { Check: check });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes });
+  // The Check method with this server's own codec (codec.ts) instead of proto-loader's generic one.
+  const base = loadAuthorizationService();
+  const service: grpc.ServiceDefinition = {
+    ...base,
+    Check: {
+      ...(base['Check'] as grpc.MethodDefinition<WireCheckRequest, WireCheckResponse>),
+      requestDeserialize: (bytes: Buffer) => decodeCheckRequest(bytes),
+      responseSerialize: (response: WireCheckResponse) => {
+        const bytes = encodeCheckResponse(response);
+        return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
+    },
+  };
+  server.addService(service, { Check: check });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {

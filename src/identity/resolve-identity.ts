@@ -71,7 +71,16 @@ export function resolveIdentity(
         const x = xfccOnce();
         if (x.kind === 'absent') outcomes.push({ source, kind: 'absent' });
         else if (x.kind === 'fail') outcomes.push({ source, kind: 'fail', reason: x.reason, detail: x.detail });
-        else outcomes.push(fromResult(source, xfccIdentity(x, snapshot, ctx)));
+        else if (cfg.xfcc.hop === 'origin' && !cfg.xfcc.trustedProxies.includes(input.principal)) {
+          // Forwarded XFCC is only as good as the hop that forwarded it: By is text that hop wrote,
+          // so the Envoy-verified peer itself must be one of the trusted proxies.
+          outcomes.push({
+            source,
+            kind: 'fail',
+            reason: 'XFCC_UNTRUSTED_HOP',
+            detail: input.principal === '' ? 'forwarded XFCC from a peer without a verified principal' : `forwarded XFCC from ${input.principal}, not a trusted proxy`,
+          });
+        } else outcomes.push(fromResult(source, xfccIdentity(x, snapshot, ctx)));
         break;
       }
       case 'jwt': {
@@ -102,20 +111,22 @@ function verifyCertificate(encoded: string, encodedChain: string | undefined, sn
 }
 
 function verifyCertificateUncached(encoded: string, encodedChain: string | undefined, snapshot: ConfigSnapshot, ctx: IdentityContext): Result<VerifiedX509Svid, Reason> {
-  const pem = decodeEnvoyCertificate(encoded);
+  const cfg = snapshot.config.identity.certificate;
+  // Every PEM character may arrive as a 3-character %XX escape.
+  const pem = decodeEnvoyCertificate(encoded, 3 * cfg.maxBytes);
   if (!pem.ok) return pem;
   let intermediatesPem: string | undefined;
   if (encodedChain !== undefined && encodedChain !== '') {
-    const chain = decodeEnvoyCertificate(encodedChain);
+    const chain = decodeEnvoyCertificate(encodedChain, 3 * cfg.maxBytes);
     if (!chain.ok) return fail('CERT_MALFORMED', `XFCC Chain: ${chain.error.detail}`);
     intermediatesPem = chain.value;
   }
-  const cfg = snapshot.config.identity.certificate;
   return verifyX509Svid(pem.value, {
     now: ctx.now,
     bundles: ctx.bundles,
     requireBundle: cfg.requireBundle,
     strict: cfg.strict,
+    maxBytes: cfg.maxBytes,
     ...(intermediatesPem !== undefined ? { intermediatesPem } : {}),
   });
 }

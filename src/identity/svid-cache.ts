@@ -8,6 +8,13 @@ import type { Failure, Result } from '../result.js';
 /** How long a deterministic failure is remembered. */
 export const FAILURE_TTL_MS = 60_000;
 
+/** Memory a cache may hold for its entries, by default. */
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+/** Longest key (certificate text, token) a cache stores; longer inputs are verified every time. */
+export const MAX_KEY_CHARS = 32 * 1024;
+/** Rough fixed cost of one entry besides its key. */
+const ENTRY_OVERHEAD = 256;
+
 /** Failure codes that must be re-checked on the next request rather than cached. */
 const RECHECK = new Set(['CERT_NOT_YET_VALID', 'BUNDLE_UNAVAILABLE', 'JWT_NOT_YET_VALID', 'JWT_UNKNOWN_KEY']);
 
@@ -20,8 +27,18 @@ interface Entry<T, C extends string> {
 export class ResultCache<T, C extends string> {
   private readonly lru: LRUCache<string, Entry<T, C>> | undefined;
 
-  constructor(maxEntries: number) {
-    this.lru = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : undefined;
+  constructor(maxEntries: number, maxBytes: number = DEFAULT_CACHE_BYTES) {
+    // Bounded by count and by memory: keys are attacker-sized text, so an entry costs its key's
+    // length (UTF-16) plus a fixed overhead, and one over MAX_KEY_CHARS is never stored.
+    this.lru =
+      maxEntries > 0
+        ? new LRUCache({
+            max: maxEntries,
+            maxSize: maxBytes,
+            maxEntrySize: 2 * MAX_KEY_CHARS + ENTRY_OVERHEAD,
+            sizeCalculation: (_value, key) => 2 * key.length + ENTRY_OVERHEAD,
+          })
+        : undefined;
   }
 
   /** The cached result for `key`, or undefined when absent or expired at `now`. */
@@ -37,13 +54,15 @@ export class ResultCache<T, C extends string> {
 
   /** Remembers a result: a success until `validUntil`, a failure for FAILURE_TTL_MS (some not at all). */
   set(key: string, result: Result<T, C>, now: number, validUntil: (value: T) => number): void {
-    if (this.lru === undefined) return;
+    if (this.lru === undefined || key.length > MAX_KEY_CHARS) return;
     if (result.ok) {
       const until = validUntil(result.value);
       if (until > now) this.lru.set(key, { result, expiresAt: until });
       return;
     }
-    if (RECHECK.has((result.error as Failure).code)) return;
+    const code = (result.error as Failure).code;
+    // Oversized input is refused before any parsing, so remembering it would only cost memory.
+    if (RECHECK.has(code) || code.endsWith('_TOO_LARGE')) return;
     this.lru.set(key, { result, expiresAt: now + FAILURE_TTL_MS });
   }
 

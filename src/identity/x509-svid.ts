@@ -48,6 +48,8 @@ export interface VerifyX509SvidOptions {
   readonly requireBundle: boolean;
   /** Also require a critical key usage with digitalSignature (issuer obligations, §3.2 DECISION). */
   readonly strict?: boolean;
+  /** Largest leaf PEM, and largest intermediates PEM, in UTF-8 bytes (default X509_DEFAULT_MAX_BYTES). */
+  readonly maxBytes?: number;
 }
 
 /** Decodes `source.certificate` / XFCC `Cert` strictly (decodeURIComponent: `+` stays `+`); "" stays "". §5.2, §8.7 */
@@ -185,7 +187,7 @@ function findPath(cert: X509Certificate, below: number, s: ChainSearch): number 
 
 /** Verifies a caller X509-SVID: parse -> one URI SAN -> CA/KU -> validity (injected clock) -> chain to its own trust domain. §3.2, G2 */
 export function verifyX509Svid(leafPem: string, opts: VerifyX509SvidOptions): Result<VerifiedX509Svid, X509ErrorCode> {
-  const parsed = parseCertificates(leafPem, { maxCerts: 1 });
+  const parsed = parseCertificates(leafPem, { maxCerts: 1, ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}) });
   if (!parsed.ok) return parsed;
   const leaf = parsed.value[0] as X509Certificate;
   const read = readFacts(leaf);
@@ -221,7 +223,7 @@ export function verifyX509Svid(leafPem: string, opts: VerifyX509SvidOptions): Re
   if (facts.unknownCritical !== undefined) return fail(X509ErrorCode.CERT_UNTRUSTED, `leaf has unprocessed critical extension ${facts.unknownCritical}`);
   const intermediates: { cert: X509Certificate; facts: CertFacts }[] = [];
   if (opts.intermediatesPem !== undefined && opts.intermediatesPem.trim() !== '') {
-    const chain = parseCertificates(opts.intermediatesPem);
+    const chain = parseCertificates(opts.intermediatesPem, opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {});
     if (!chain.ok) return fail(X509ErrorCode.CERT_MALFORMED, `intermediates: ${chain.error.detail}`);
     for (const cert of chain.value) {
       if (cert.raw.equals(leaf.raw)) continue; // XFCC Chain starts with the leaf itself

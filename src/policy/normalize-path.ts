@@ -22,16 +22,20 @@ export function normalizePath(path: string): string {
   const decoded = decodeForMatching(path);
   const out: string[] = [];
   const segments = decoded.split('/');
+  // Dot segments are resolved first, with empty segments still counting as segments (RFC 3986
+  // §5.2.4, and Envoy's normalize_path before merge_slashes): "/admin//../public" is "/admin/public",
+  // never "/public". Empty segments are merged only afterwards.
   for (const seg of segments) {
-    if (seg === '' || seg === '.') continue;
+    if (seg === '.') continue;
     if (seg === '..') out.pop();
     else out.push(seg);
   }
+  const kept = out.filter((seg) => seg !== '');
   // RFC 3986 §5.2.4 keeps a trailing "/" when the path ends in "/", "/." or "/..": "/a/b/.." is "/a/",
   // which is what the upstream will serve, not "/a".
   const last = segments[segments.length - 1];
-  const trailing = (last === '' || last === '.' || last === '..') && out.length > 0 ? '/' : '';
-  return '/' + out.join('/') + trailing;
+  const trailing = (last === '' || last === '.' || last === '..') && kept.length > 0 ? '/' : '';
+  return '/' + kept.join('/') + trailing;
 }
 
 function isUnreserved(c: number): boolean {

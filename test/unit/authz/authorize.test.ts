@@ -347,14 +347,31 @@ describe('authorize', () => {
       expect([v.reason, v.identity]).toEqual(['ALLOWED', { ...caller(GOOD, 'xfcc'), agreed: ['principal'] }]);
     });
 
-    it('with hop: origin takes a present principal before XFCC in source order, without conflict, with ALLOWED', () => {
-      const v = authorize(trusted(', hop: origin'), input({ principal: GOOD, headers: { [XFCC]: `URI=${OTHER}` } }), DEPS);
-      expect([v.reason, v.identity]).toEqual(['ALLOWED', caller(GOOD)]);
+    // Behind a gateway (hop: origin) the verified peer is the gateway itself: it is not compared with
+    // the client the XFCC names, and it must be one of trustedProxies.
+    const origin = `, hop: origin, trustedProxies: ["${GATEWAY}"]`;
+
+    it('with hop: origin takes a present principal before XFCC in source order, without conflict, with NO_MATCHING_RULE', () => {
+      const v = authorize(trusted(origin), input({ principal: GATEWAY, headers: { [XFCC]: `By=${GATEWAY};URI=${OTHER}` } }), DEPS);
+      expect([v.reason, v.identity]).toEqual(['NO_MATCHING_RULE', caller(GATEWAY)]);
     });
 
     it('with hop: origin takes XFCC first when it is listed first, without conflict, with NO_MATCHING_RULE', () => {
-      const v = authorize(trusted(', hop: origin', '[xfcc, principal]'), input({ principal: GOOD, headers: { [XFCC]: `URI=${OTHER}` } }), DEPS);
+      const v = authorize(trusted(origin, '[xfcc, principal]'), input({ principal: GATEWAY, headers: { [XFCC]: `By=${GATEWAY};URI=${OTHER}` } }), DEPS);
       expect([v.reason, v.identity]).toEqual(['NO_MATCHING_RULE', caller(OTHER, 'xfcc')]);
+    });
+
+    it('with hop: origin accepts the forwarded client when the peer is a trusted proxy, with ALLOWED', () => {
+      const v = authorize(trusted(origin, '[xfcc, principal]'), input({ principal: GATEWAY, headers: { [XFCC]: `By=${GATEWAY};URI=${GOOD}` } }), DEPS);
+      expect([v.reason, v.identity]).toEqual(['ALLOWED', caller(GOOD, 'xfcc')]);
+    });
+
+    it.each([
+      ['another workload', OTHER],
+      ['no verified peer', ''],
+    ])('with hop: origin refuses XFCC forwarded by %s with XFCC_UNTRUSTED_HOP', (_what, principal) => {
+      const v = authorize(trusted(origin, '[xfcc, principal]'), input({ principal, headers: { [XFCC]: `By=${GATEWAY};URI=${GOOD}` } }), DEPS);
+      expect([v.reason, v.effect, v.identity]).toEqual(['XFCC_UNTRUSTED_HOP', 'deny', undefined]);
     });
 
     it('treats a blank header as absent with UNAUTHENTICATED', () => {

@@ -24,11 +24,12 @@ describe('reason catalog', () => {
     }
   });
 
-  it('maps identity failures to 401/UNAUTHENTICATED and policy denials to 403/PERMISSION_DENIED', () => {
+  it('maps identity failures to 401/UNAUTHENTICATED, oversized requests to 431/PERMISSION_DENIED and other denials to 403/PERMISSION_DENIED', () => {
     for (const code of REASON_CODES) {
       const info = REASONS[code];
       if (code === 'ALLOWED') continue;
       if (info.phase === 'identity') expect([info.httpStatus, info.grpcCode], code).toEqual([401, 16]);
+      else if (info.phase === 'request') expect([info.httpStatus, info.grpcCode], code).toEqual([431, 7]);
       else expect([info.httpStatus, info.grpcCode], code).toEqual([403, 7]);
     }
   });

@@ -16,7 +16,7 @@ const DEFAULTS: Config = {
   listen: { grpc: '0.0.0.0:9191', admin: '0.0.0.0:9192' },
   identity: {
     sources: ['principal', 'certificate', 'xfcc'],
-    certificate: { requireBundle: false, strict: false },
+    certificate: { requireBundle: false, strict: false, maxBytes: 65_536 },
     xfcc: { trusted: false, trustedProxies: [], hop: 'peer', maxBytes: 16_384, maxElements: 16 },
     jwt: { header: 'authorization', audiences: [], skewSeconds: 30, maxBytes: 8192 },
     cache: { maxEntries: 10_000 },
@@ -30,7 +30,8 @@ const DEFAULTS: Config = {
     gate: { minChecks: 100, minObservedSeconds: 900, window: '15m' },
     topCallers: 20,
   },
-  log: { level: 'info', decisions: 'all' },
+  limits: { maxRequestBytes: 1_048_576, maxHeaderBytes: 65_536, maxHeaderCount: 200, maxPathBytes: 8192 },
+  log: { level: 'info', decisions: 'all', maxBufferBytes: 16_777_216 },
 };
 
 function parsedOk(text: string): Config {
@@ -77,7 +78,8 @@ describe('parseConfigText', () => {
           'listen: {grpc: "127.0.0.1:1", admin: "[::1]:2"}',
           'identity: {sources: [xfcc], xfcc: {trusted: true, maxBytes: 256, maxElements: 1}}',
           'defaults: {mode: enforce, unmatchedRoute: allow}',
-          'log: {level: silent, decisions: none}',
+          'log: {level: silent, decisions: none, maxBufferBytes: 65536}',
+          'limits: {maxRequestBytes: 4096, maxHeaderBytes: 1024, maxHeaderCount: 1, maxPathBytes: 256}',
         ].join('\n'),
       );
       expect(c).toEqual({
@@ -85,7 +87,8 @@ describe('parseConfigText', () => {
         listen: { grpc: '127.0.0.1:1', admin: '[::1]:2' },
         identity: { ...DEFAULTS.identity, sources: ['xfcc'], xfcc: { ...DEFAULTS.identity.xfcc, trusted: true, maxBytes: 256, maxElements: 1 } },
         defaults: { mode: 'enforce', unmatchedRoute: 'allow' },
-        log: { level: 'silent', decisions: 'none' },
+        limits: { maxRequestBytes: 4096, maxHeaderBytes: 1024, maxHeaderCount: 1, maxPathBytes: 256 },
+        log: { level: 'silent', decisions: 'none', maxBufferBytes: 65_536 },
       });
     });
   });
@@ -141,7 +144,6 @@ describe('parseConfigText', () => {
     it.each([
       ['root', 'foo: 1\n', 'foo'],
       ['root, a key that is not an identifier', '"a-b": 1\n', '["a-b"]'],
-      ['root, __proto__', '__proto__: 1\n', '__proto__'],
       ['root, an Object.prototype name', 'toString: 1\n', 'toString'],
       ['root, a YAML merge key (not merged in strict YAML 1.2)', '<<: {a: 1}\n', '["<<"]'],
       ['listen', 'listen:\n  grpcc: "0.0.0.0:1"\n', 'listen.grpcc'],
@@ -149,6 +151,7 @@ describe('parseConfigText', () => {
       ['identity.xfcc', 'identity:\n  xfcc:\n    trustd: true\n', 'identity.xfcc.trustd'],
       ['defaults', 'defaults:\n  modee: shadow\n', 'defaults.modee'],
       ['log', 'log:\n  lvl: info\n', 'log.lvl'],
+      ['limits', 'limits:\n  maxBodyBytes: 1\n', 'limits.maxBodyBytes'],
       ['a route', 'routes:\n  - name: a\n    extra: 1\n', 'routes[0].extra'],
       ['a route match block', 'routes:\n  - name: a\n    match:\n      hostz: [x]\n', 'routes[0].match.hostz'],
       [
@@ -158,6 +161,13 @@ describe('parseConfigText', () => {
       ],
     ])('rejects an unknown key at %s', (_where, text, path) => {
       expect(issuesOf(text)).toEqual([{ path, message: 'unknown key' }]);
+    });
+
+    it.each([
+      ['the root', '__proto__: 1\n', '__proto__'],
+      ['a rule list', 'trustDomains: [a.org]\nroutes:\n  - name: a\n    deny:\n      __proto__: ["**"]\n', 'routes[0].deny.__proto__'],
+    ])('refuses a __proto__ key at %s (plain objects would drop it silently)', (_where, text, path) => {
+      expect(issuesOf(text)).toEqual([{ path, message: 'the key "__proto__" is not allowed' }]);
     });
 
     it('reports each unknown key of one object separately', () => {
@@ -194,6 +204,12 @@ describe('parseConfigText', () => {
         'identity.xfcc.maxElements',
         'Too big: expected number to be <=256',
       ],
+      ['maxRequestBytes is below 4096', 'limits:\n  maxRequestBytes: 1024\n', 'limits.maxRequestBytes', 'Too small: expected number to be >=4096'],
+      ['maxHeaderCount is 0', 'limits:\n  maxHeaderCount: 0\n', 'limits.maxHeaderCount', 'Too small: expected number to be >=1'],
+      ['maxPathBytes is fractional', 'limits:\n  maxPathBytes: 300.5\n', 'limits.maxPathBytes', 'Invalid input: expected int, received number'],
+      ['maxHeaderBytes is a string', 'limits:\n  maxHeaderBytes: 64k\n', 'limits.maxHeaderBytes', 'Invalid input: expected number, received string'],
+      ['log.maxBufferBytes is below 64 KiB', 'log:\n  maxBufferBytes: 1000\n', 'log.maxBufferBytes', 'Too small: expected number to be >=65536'],
+      ['certificate.maxBytes is above 1 MiB', 'identity:\n  certificate:\n    maxBytes: 2000000\n', 'identity.certificate.maxBytes', 'Too big: expected number to be <=1048576'],
       ['a route name is a number', 'routes:\n  - name: 5\n', 'routes[0].name', 'Invalid input: expected string, received number'],
       ['a route has no name', 'routes:\n  - match: {}\n', 'routes[0].name', 'Invalid input: expected string, received undefined'],
       ['allow is a list', 'routes:\n  - name: a\n    allow: ["/x"]\n', 'routes[0].allow', 'Invalid input: expected record, received array'],
@@ -293,7 +309,7 @@ describe('parseConfigText', () => {
         [
           'identity:',
           '  sources: [jwt, principal]',
-          '  certificate: {requireBundle: true, strict: true}',
+          '  certificate: {requireBundle: true, strict: true, maxBytes: 2048}',
           '  xfcc: {trusted: true, trustedProxies: ["spiffe://prod.example.org/ns/mesh/sa/gateway"], hop: origin}',
           '  jwt: {header: x-jwt-svid, audiences: [orders, billing], skewSeconds: 0, maxBytes: 512}',
           '  cache: {maxEntries: 0}',
@@ -301,7 +317,7 @@ describe('parseConfigText', () => {
       );
       expect(c.identity).toEqual({
         sources: ['jwt', 'principal'],
-        certificate: { requireBundle: true, strict: true },
+        certificate: { requireBundle: true, strict: true, maxBytes: 2048 },
         xfcc: { trusted: true, trustedProxies: ['spiffe://prod.example.org/ns/mesh/sa/gateway'], hop: 'origin', maxBytes: 16_384, maxElements: 16 },
         jwt: { header: 'x-jwt-svid', audiences: ['orders', 'billing'], skewSeconds: 0, maxBytes: 512 },
         cache: { maxEntries: 0 },

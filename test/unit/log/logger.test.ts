@@ -1,0 +1,56 @@
+// The log destination: bounded, and never a blocking pipe (a write to a full blocking pipe parks a
+// libuv worker thread for good, and the process can then not even exit).
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createLogDestination } from '../../../src/log/logger.js';
+
+/** The open flags of one of this process's descriptors (Linux /proc). */
+function flagsOf(fd: number): number {
+  const m = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  if (m === null) throw new Error(`no flags for fd ${fd}`);
+  return parseInt(m[1]!, 8);
+}
+
+function fdOf(dest: unknown): number {
+  return (dest as { fd: number }).fd;
+}
+
+describe('createLogDestination', () => {
+  it('writes to a pipe through its own non-blocking descriptor, leaving the given one blocking', () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'log-dest-')), 'out.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, 'w');
+    const dest = createLogDestination({ dest: writer, maxBufferBytes: 65_536 });
+    try {
+      expect(fdOf(dest)).not.toBe(writer);
+      expect(flagsOf(fdOf(dest)) & constants.O_NONBLOCK).toBe(constants.O_NONBLOCK);
+      expect(flagsOf(writer) & constants.O_NONBLOCK).toBe(0);
+    } finally {
+      dest.end();
+      closeSync(writer);
+      closeSync(reader);
+    }
+  });
+
+  it('keeps the descriptor of a regular file as it is', () => {
+    const file = openSync(join(mkdtempSync(join(tmpdir(), 'log-dest-')), 'out.log'), 'a');
+    const dest = createLogDestination({ dest: file, maxBufferBytes: 65_536 });
+    expect(fdOf(dest)).toBe(file);
+    dest.end();
+  });
+
+  it('drops a line that does not fit in maxBufferBytes and says so with a drop event', () => {
+    const file = openSync(join(mkdtempSync(join(tmpdir(), 'log-dest-')), 'out.log'), 'a');
+    const dest = createLogDestination({ dest: file, maxBufferBytes: 100 });
+    let dropped = 0;
+    dest.on('drop', () => dropped++);
+    dest.write(`${'a'.repeat(60)}\n`);
+    dest.write(`${'b'.repeat(60)}\n`);
+    expect(dropped).toBe(1);
+    dest.end();
+  });
+});

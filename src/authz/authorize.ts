@@ -4,7 +4,7 @@ import type { CompiledRoute, ConfigSnapshot } from '../config/compile.js';
 import { resolveIdentity, type IdentityContext, type IdentityResult } from '../identity/resolve-identity.js';
 import { evaluatePolicy, type PolicyOutcome } from '../policy/evaluate-policy.js';
 import { normalizePath } from '../policy/normalize-path.js';
-import { matchRoute } from '../policy/route-match.js';
+import { matchRoute, routeCandidates } from '../policy/route-match.js';
 import { COHORT_BUCKETS, applyRolloutWithPercent, cohortBucket, cohortThreshold } from '../rollout/cohort.js';
 import type { RouteSetting } from '../rollout/rollout-state.js';
 import { checkRequestLimits, type LimitExceeded } from './request-limits.js';
@@ -30,7 +30,7 @@ export function selectRoute(snapshot: ConfigSnapshot, input: CheckInput, byNameO
     return { route: snapshot.unmatched, detail: `context_extensions names route "${input.routeName}", which is not configured` };
   }
   if (byNameOnly) return { route: snapshot.unmatched, detail: 'the path was not matched: it is over limits.maxPathBytes' };
-  const found = matchRoute(snapshot.matchableRoutes, input.host, normalizePath(input.path), input.method);
+  const found = matchRoute(routeCandidates(snapshot.routeIndex, input.host), input.host, normalizePath(input.path), input.method);
   if (found !== undefined) return { route: found, detail: '' };
   return { route: snapshot.unmatched, detail: 'no route matches the host, path and method' };
 }

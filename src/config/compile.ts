@@ -3,7 +3,7 @@
 import type { IdentitySource, Mode } from '../authz/types.js';
 import { compileIdRules, type IdRuleSet } from '../policy/id-rules.js';
 import type { OutsideCohortEffect } from '../rollout/cohort.js';
-import { compileRouteMatcher, type MatchableRoute, type RouteMatcher } from '../policy/route-match.js';
+import { compileRouteMatcher, indexRoutes, type MatchableRoute, type RouteIndex, type RouteMatcher } from '../policy/route-match.js';
 import { formatKeyPath, type ConfigIssue, type ConfigResult } from './issues.js';
 import { UNMATCHED_ROUTE, trustDomainName, type Config } from './schema.js';
 
@@ -47,6 +47,8 @@ export interface ConfigSnapshot {
   readonly routesByName: ReadonlyMap<string, CompiledRoute>;
   /** Routes with a `match` block, in config order: the candidates when no route is named. */
   readonly matchableRoutes: readonly (CompiledRoute & MatchableRoute)[];
+  /** matchableRoutes indexed by host, so selection does not scan every route. */
+  readonly routeIndex: RouteIndex<CompiledRoute & MatchableRoute>;
   readonly unmatched: CompiledRoute;
   /** Bundle file per trust domain, for the trust domains configured with one. */
   readonly bundleFiles: ReadonlyMap<string, string>;
@@ -139,6 +141,7 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
     sources: Object.freeze([...config.identity.sources]),
     requireJwtSvid: false,
   });
+  const matchableRoutes = Object.freeze(routes.filter((r): r is CompiledRoute & MatchableRoute => r.matcher !== undefined));
   return {
     ok: true,
     value: Object.freeze({
@@ -148,7 +151,8 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
       trustDomains,
       routes: Object.freeze(routes),
       routesByName: byName,
-      matchableRoutes: Object.freeze(routes.filter((r): r is CompiledRoute & MatchableRoute => r.matcher !== undefined)),
+      matchableRoutes,
+      routeIndex: indexRoutes(matchableRoutes),
       unmatched,
       bundleFiles,
     }),

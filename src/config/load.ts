@@ -11,14 +11,18 @@ export function buildSnapshot(text: string, source: string, now: number): Config
   return compileConfig(parsed.value, source, now);
 }
 
-/** Reads and compiles a config file; an unreadable file is reported as an issue, not thrown. */
-export async function loadConfigFile(path: string, now: number = Date.now()): Promise<ConfigResult<ConfigSnapshot>> {
-  let text: string;
+/** Reads a config file's text; an unreadable file is reported as an issue, not thrown. */
+export async function readConfigText(path: string): Promise<ConfigResult<string>> {
   try {
-    text = await readFile(path, 'utf8');
+    return { ok: true, value: await readFile(path, 'utf8') };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     return { ok: false, issues: [{ path: '(file)', message: `cannot read ${path}: ${code}` }] };
   }
-  return buildSnapshot(text, path, now);
+}
+
+/** Reads and compiles a config file; an unreadable file is reported as an issue, not thrown. */
+export async function loadConfigFile(path: string, now: number = Date.now()): Promise<ConfigResult<ConfigSnapshot>> {
+  const text = await readConfigText(path);
+  return text.ok ? buildSnapshot(text.value, path, now) : text;
 }

@@ -3,11 +3,11 @@
 // hot path, then swapped whole in one synchronous step; a Check that already read the old snapshot
 // finishes on it. A config that fails keeps the running one, logs every issue with its key path and
 // is counted. Reloads run one at a time.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Logger } from '../log/logger.js';
 import type { ConfigSnapshot } from './compile.js';
 import type { ConfigIssue, ConfigResult } from './issues.js';
-import { buildSnapshot } from './load.js';
+import { buildSnapshot, readConfigText } from './load.js';
 
 /** What started a reload. */
 export type ReloadTrigger = 'file' | 'signal' | 'api';
@@ -147,15 +147,10 @@ export function createReloader(deps: ReloaderDeps): Reloader {
  * operator asking for no routes at all (an empty file is a valid config at start).
  */
 export async function loadConfigForReload(path: string, now: number = Date.now()): Promise<ConfigResult<ConfigSnapshot>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    return { ok: false, issues: [{ path: '(file)', message: `cannot read ${path}: ${code}` }] };
-  }
-  if (text.trim() === '') return { ok: false, issues: [{ path: '(file)', message: `${path} is empty; the running config is kept` }] };
-  return buildSnapshot(text, path, now);
+  const text = await readConfigText(path);
+  if (!text.ok) return text;
+  if (text.value.trim() === '') return { ok: false, issues: [{ path: '(file)', message: `${path} is empty; the running config is kept` }] };
+  return buildSnapshot(text.value, path, now);
 }
 
 async function reloadOnce(deps: ReloaderDeps): Promise<ReloadOutcome> {

@@ -1,7 +1,16 @@
 // Tests for route selection by host, path and method: host exact or "*.suffix" (case-insensitive,
 // never the bare suffix), path patterns, methods in upper case, first matching route wins.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileRouteMatcher, matchRoute, routeMatches, type MatchableRoute, type RouteMatcher } from '../../../src/policy/route-match.js';
+import {
+  compileRouteMatcher,
+  indexRoutes,
+  matchRoute,
+  routeCandidates,
+  routeMatches,
+  type MatchableRoute,
+  type RouteMatcher,
+} from '../../../src/policy/route-match.js';
 
 interface MatchBlock {
   readonly hosts?: readonly string[];
@@ -128,5 +137,37 @@ describe('matchRoute', () => {
   it('returns undefined when no route matches', () => {
     expect(matchRoute(routes.slice(0, 2), 'orders.internal', '/v2', 'GET')).toBeUndefined();
     expect(matchRoute([], 'h', '/', 'GET')).toBeUndefined();
+  });
+});
+
+describe('indexRoutes', () => {
+  const HOSTS = ['a.example.com', 'b.example.com', 'x.a.example.com', 'example.com', 'other.org'] as const;
+  const PATTERNS = ['a.example.com', 'b.example.com', '*.example.com', '*.a.example.com', 'example.com', '*'] as const;
+
+  it('selects exactly the route a full scan selects, for any routes and host', () => {
+    const routeArb = fc.record({
+      hosts: fc.option(fc.uniqueArray(fc.constantFrom(...PATTERNS), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+      paths: fc.option(fc.constantFrom(['/a/**'], ['/b'], ['/*/c']), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(routeArb, { maxLength: 8 }),
+        fc.constantFrom(...HOSTS),
+        fc.constantFrom('/a/x', '/b', '/q/c', '/z'),
+        (blocks, host, path) => {
+          const routes = blocks.map((b, i) => route(`r${i}`, { ...(b.hosts ? { hosts: b.hosts } : {}), ...(b.paths ? { paths: b.paths } : {}) }));
+          const index = indexRoutes(routes);
+          expect(matchRoute(routeCandidates(index, host), host, path, 'GET')?.name).toBe(matchRoute(routes, host, path, 'GET')?.name);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('offers only the routes that could match a host named exactly somewhere', () => {
+    const routes = [route('a', { hosts: ['a.example.com'] }), route('b', { hosts: ['b.example.com'] }), route('any', {}), route('wild', { hosts: ['*.example.com'] })];
+    const index = indexRoutes(routes);
+    expect(routeCandidates(index, 'a.example.com').map((r) => r.name)).toEqual(['a', 'any', 'wild']);
+    expect(routeCandidates(index, 'c.example.com').map((r) => r.name)).toEqual(['any', 'wild']);
   });
 });

@@ -69,8 +69,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
     identity: deps.authorizeDeps?.identity ?? (() => ({ now: Date.now(), bundles: () => undefined })),
   };
   const now = deps.now ?? Date.now;
-  const record = (outcome: CheckOutcome, started: bigint): void => {
-    const elapsedNs = Number(process.hrtime.bigint() - started);
+  const record = (outcome: CheckOutcome, elapsedNs: number): void => {
     try {
       deps.stats.record(outcome.verdict, now());
       deps.metrics.recordCheck(outcome.verdict, elapsedNs / 1e9);
@@ -80,17 +79,26 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
       deps.logger.error({ err: e }, 'record failed');
     }
   };
+  // Counters, metrics and the decision log are written once per event-loop turn, after the
+  // responses of that turn went out: grpc-js flushes an answer only when the handler returns, so
+  // recording inline would add its cost to every caller's latency.
+  const pending: { outcome: CheckOutcome; elapsedNs: number }[] = [];
+  const drain = (): void => {
+    const batch = pending.splice(0, pending.length);
+    for (const p of batch) record(p.outcome, p.elapsedNs);
+  };
+  const answer = (callback: grpc.sendUnaryData<WireCheckResponse>, outcome: CheckOutcome, started: bigint): void => {
+    callback(null, outcome.response);
+    pending.push({ outcome, elapsedNs: Number(process.hrtime.bigint() - started) });
+    if (pending.length === 1) setImmediate(drain);
+  };
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const outcome = handleCheck(call.request, deps, adeps);
     if (outcome instanceof Promise) {
-      void outcome.then((o) => {
-        callback(null, o.response);
-        record(o, started);
-      });
+      void outcome.then((o) => answer(callback, o, started));
       return;
     }
-    callback(null, outcome.response);
-    record(outcome, started);
+    answer(callback, outcome, started);
   };
 }

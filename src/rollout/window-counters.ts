@@ -109,7 +109,9 @@ class Tally {
 }
 
 class Ring {
-  private readonly slots: Tally[];
+  // A slot's Tally is made when its bucket is first used: most of 1,000 routes see no traffic, and
+  // 210 eager Tallies (with their Maps) per route were ~55 KB each, 55 MB of heap for 1,000 routes.
+  private readonly slots: (Tally | undefined)[];
   // Bucket number held by each slot; -1 = never used (bucket numbers of a ms clock are ≥ 0).
   private readonly stamps: Float64Array;
 
@@ -117,16 +119,19 @@ class Ring {
     private readonly bucketMs: number,
     private readonly size: number,
   ) {
-    this.slots = Array.from({ length: size }, () => new Tally());
+    this.slots = new Array<Tally | undefined>(size).fill(undefined);
     this.stamps = new Float64Array(size).fill(-1);
   }
 
   record(v: Verdict, now: number): void {
     const n = Math.floor(now / this.bucketMs);
     const i = n % this.size;
-    const slot = this.slots[i];
-    if (slot === undefined) return; // unreachable: i is in [0, size)
-    if (this.stamps[i] !== n) {
+    let slot = this.slots[i];
+    if (slot === undefined) {
+      slot = new Tally();
+      this.slots[i] = slot;
+      this.stamps[i] = n;
+    } else if (this.stamps[i] !== n) {
       slot.reset();
       this.stamps[i] = n;
     }

@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util';
 import { ConfigLoadError, startApp } from '../app.js';
 import { formatIssues } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
-import { runDemoPki } from './demo-pki.js';
 import { defaultConfigPath } from './paths.js';
 
 const USAGE = `Usage: spiffe-ext-authz <command> [options]
@@ -35,7 +34,8 @@ function resolveConfig(flag: string | undefined, positional: string | undefined)
 /** Runs the CLI; `serve` resolves only when the server has stopped after a signal. */
 export async function runCli(argv: readonly string[], io: CliIo = stdio): Promise<number> {
   // demo-pki has its own options; the common parser below would reject them as unknown.
-  if (argv[0] === 'demo-pki') return runDemoPki(argv.slice(1), io);
+  // Loaded only for this command: it issues certificates with @peculiar/x509, which `serve` never needs.
+  if (argv[0] === 'demo-pki') return (await import('./demo-pki.js')).runDemoPki(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({

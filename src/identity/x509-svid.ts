@@ -1,11 +1,11 @@
 // X509-SVID checks for a caller certificate (spec-notes §3.2, §3.3) and Envoy's certificate encoding (§5.2).
-// Pure: node:crypto parses and verifies signatures; @peculiar/x509 reads SANs and extensions from DER.
+// Pure: node:crypto parses and verifies signatures; x509-der.ts reads SANs and extensions from the DER.
 import type { X509Certificate } from 'node:crypto';
 import { ok, fail, type Result } from '../result.js';
 import { parseSpiffeId, isLeafId } from '../spiffe/spiffe-id.js';
 import { X509_DEFAULT_MAX_ENCODED_BYTES, parseCertificates } from '../trust/pem.js';
 import type { BundleLookup } from '../trust/types.js';
-import { x509 } from './x509-lib.js';
+import { readBasicConstraints, readCertificateDer, readKeyUsage, readSanUris } from './x509-der.js';
 
 /** Stable failure codes of the X.509 functions (shared with authz reasons; never renamed). */
 export const X509ErrorCode = {
@@ -85,14 +85,8 @@ const KU = { digitalSignature: 1, keyCertSign: 32, cRLSign: 64 } as const;
 
 /** Reads the extensions from DER (never node's subjectAltName display string, §9); duplicates are malformed (RFC 5280 §4.2). */
 function readFacts(cert: X509Certificate): Result<CertFacts, 'CERT_MALFORMED'> {
-  let parsed: x509.X509Certificate;
-  let extensions: x509.Extension[];
-  try {
-    parsed = new x509.X509Certificate(new Uint8Array(cert.raw));
-    extensions = parsed.extensions;
-  } catch (e) {
-    return fail('CERT_MALFORMED', `certificate does not parse: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const der = readCertificateDer(cert);
+  if (!der.ok) return der;
   const seen = new Set<string>();
   let uris: string[] = [];
   let isCa = false;
@@ -100,26 +94,31 @@ function readFacts(cert: X509Certificate): Result<CertFacts, 'CERT_MALFORMED'> {
   let keyUsage: number | undefined;
   let keyUsageCritical = false;
   let unknownCritical: string | undefined;
-  for (const ext of extensions) {
-    // A second SAN extension could hide a second URI from getExtension(): reject duplicates outright.
-    if (seen.has(ext.type)) return fail('CERT_MALFORMED', `duplicate extension ${ext.type}`);
-    seen.add(ext.type);
-    if (ext.critical && !PROCESSED.has(ext.type)) unknownCritical ??= ext.type;
-    if (ext.type === OID.subjectAltName) {
-      if (!(ext instanceof x509.SubjectAlternativeNameExtension)) return fail('CERT_MALFORMED', 'unreadable subjectAltName');
-      uris = ext.names.items.filter((n) => n.type === 'url').map((n) => n.value);
-    } else if (ext.type === OID.basicConstraints) {
-      if (!(ext instanceof x509.BasicConstraintsExtension)) return fail('CERT_MALFORMED', 'unreadable basicConstraints');
-      isCa = ext.ca;
-      pathLength = ext.pathLength;
-    } else if (ext.type === OID.keyUsage) {
-      if (!(ext instanceof x509.KeyUsagesExtension)) return fail('CERT_MALFORMED', 'unreadable keyUsage');
-      keyUsage = ext.usages;
+  for (const ext of der.value.extensions) {
+    // A second SAN extension could hide a second URI from a reader that takes the first: reject duplicates outright.
+    if (seen.has(ext.oid)) return fail('CERT_MALFORMED', `duplicate extension ${ext.oid}`);
+    seen.add(ext.oid);
+    if (ext.critical && !PROCESSED.has(ext.oid)) unknownCritical ??= ext.oid;
+    if (ext.oid === OID.subjectAltName) {
+      const r = readSanUris(ext.value);
+      if (!r.ok) return r;
+      uris = r.value;
+    } else if (ext.oid === OID.basicConstraints) {
+      const r = readBasicConstraints(ext.value);
+      if (!r.ok) return r;
+      isCa = r.value.ca;
+      pathLength = r.value.pathLength;
+    } else if (ext.oid === OID.keyUsage) {
+      const r = readKeyUsage(ext.value);
+      if (!r.ok) return r;
+      keyUsage = r.value;
       keyUsageCritical = ext.critical;
     }
   }
-  const label = (parsed.subject || `serial ${parsed.serialNumber}`).slice(0, 120);
-  return ok({ label, uris, isCa, pathLength, keyUsage, keyUsageCritical, unknownCritical, notBefore: parsed.notBefore.getTime(), notAfter: parsed.notAfter.getTime() });
+  // node prints one RDN per line; the label is for failure details only.
+  const subject = cert.subject.split('\n').join(', ');
+  const label = (subject || `serial ${cert.serialNumber}`).slice(0, 120);
+  return ok({ label, uris, isCa, pathLength, keyUsage, keyUsageCritical, unknownCritical, notBefore: der.value.notBefore, notAfter: der.value.notAfter });
 }
 
 /** Root facts, parsed once per root object (bundles are immutable snapshots; an invisible memo keeps this pure). */

@@ -1,10 +1,36 @@
 // Text → validated Config: YAML (JSON is a subset) parsed, then checked against the strict schema.
+// Two parsers: a fast one for the plain YAML configs are written in (src/config/fast-yaml.ts), and
+// `yaml`'s parseDocument, the reference, for everything else and for every config that fails: so
+// each error still names its line, column or key path exactly as the reference reports it.
 import { parseDocument, visit, type Document } from 'yaml';
+import { parseSimpleYaml } from './fast-yaml.js';
 import { configSchema, type Config } from './schema.js';
 import { formatKeyPath, type ConfigIssue, type ConfigResult } from './issues.js';
 
 /** Parses and validates config text; every schema error comes back with its key path. */
 export function parseConfigText(text: string): ConfigResult<Config> {
+  const simple = parseSimpleYaml(text);
+  if (simple !== undefined) {
+    // The fast path only ever succeeds: a config it cannot take, or one the schema rejects, is
+    // parsed again below, so that the issues come from one place whichever parser read it first.
+    const parsed = configSchema.safeParse(simple.value);
+    if (parsed.success) return { ok: true, value: parsed.data };
+  }
+  return parseConfigDocument(text);
+}
+
+/** The reference path: parseDocument, then the schema. Same result as parseConfigText, slower. */
+export function parseConfigDocument(text: string): ConfigResult<Config> {
+  const data = readYamlDocument(text);
+  if (!data.ok) return data;
+  return validateConfig(data.value);
+}
+
+/**
+ * Text → plain data with `yaml`'s parseDocument: YAML errors with line and column, duplicate keys,
+ * alias cycles and explosions, and `__proto__` keys all reported as issues. Empty text gives {}.
+ */
+export function readYamlDocument(text: string): ConfigResult<unknown> {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, strict: true });
   if (doc.errors.length > 0) {
     return {
@@ -24,6 +50,11 @@ export function parseConfigText(text: string): ConfigResult<Config> {
   }
   const structural = structuralProblem(data);
   if (structural !== undefined) return { ok: false, issues: [structural] };
+  return { ok: true, value: data };
+}
+
+/** Checks plain data against the schema; each issue names its key path. */
+function validateConfig(data: unknown): ConfigResult<Config> {
   const parsed = configSchema.safeParse(data);
   if (parsed.success) return { ok: true, value: parsed.data };
   const issues: ConfigIssue[] = [];

@@ -9,7 +9,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
 import { parseDocument } from 'yaml';
 import { createMetrics } from '../src/admin/metrics.js';
 import { authorize, type AuthorizeDeps } from '../src/authz/authorize.js';
@@ -20,16 +19,18 @@ import { buildSnapshot } from '../src/config/load.js';
 import { configSchema } from '../src/config/schema.js';
 import { ConfigStore } from '../src/config/store.js';
 import { createCheckHandler } from '../src/grpc/check-handler.js';
+import { decodeCheckRequest } from '../src/grpc/codec.js';
 import { fromEnvoy } from '../src/grpc/from-envoy.js';
 import { loadAuthorizationService } from '../src/grpc/protos.js';
+import { ResponseEncoder } from '../src/grpc/response-encoder.js';
 import { toEnvoy } from '../src/grpc/to-envoy.js';
-import type { WireCheckRequest, WireCheckResponse } from '../src/grpc/wire.js';
+import type { WireCheckRequest } from '../src/grpc/wire.js';
 import type { VerifiedJwtSvid } from '../src/identity/jwt-svid.js';
 import type { IdentityContext } from '../src/identity/resolve-identity.js';
 import { ResultCache } from '../src/identity/svid-cache.js';
 import type { VerifiedX509Svid } from '../src/identity/x509-svid.js';
 import { logDecision } from '../src/log/decision-log.js';
-import { createLogger } from '../src/log/logger.js';
+import { createLogDestination, createLogger } from '../src/log/logger.js';
 import { RolloutState } from '../src/rollout/rollout-state.js';
 import { RolloutStats } from '../src/rollout/window-counters.js';
 import { parseBundle } from '../src/trust/bundle.js';
@@ -376,12 +377,13 @@ export async function runInProcess(o: { readonly quick: boolean; readonly identi
   const input = fromEnvoy(decoded);
   const verdict = sync(authorize(snapshot, input, deps));
   const response = toEnvoy(verdict);
-  const nullLogger = createLogger('info', pino.destination({ dest: '/dev/null', sync: false }));
+  const nullLogger = createLogger('info', createLogDestination({ dest: '/dev/null', maxBufferBytes: 16 * 1024 * 1024 }));
   const metrics = createMetrics();
   const store = new ConfigStore(snapshot);
   const handler = createCheckHandler({ store, logger: nullLogger, metrics, stats, authorizeDeps: { settingOf: deps.settingOf, identity: deps.identity } });
-  const call = { request: decoded } as unknown as grpc.ServerUnaryCall<WireCheckRequest, WireCheckResponse>;
-  const noop: grpc.sendUnaryData<WireCheckResponse> = () => undefined;
+  const call = { request: decoded } as unknown as grpc.ServerUnaryCall<WireCheckRequest, Buffer>;
+  const noop: grpc.sendUnaryData<Buffer> = () => undefined;
+  const encoder = new ResponseEncoder();
   const n = o.quick ? 20_000 : 100_000;
   const pieces: [string, (i: number) => unknown][] = [
     ['proto-loader decode CheckRequest (as the empty server)', () => method.requestDeserialize(wireBytes)],
@@ -390,25 +392,13 @@ export async function runInProcess(o: { readonly quick: boolean; readonly identi
     ['authorize (named route, principal, allow)', () => authorize(snapshot, input, deps)],
     ['toEnvoy (verdict → CheckResponse)', () => toEnvoy(verdict)],
     ['proto-loader encode CheckResponse (generic codec)', () => method.responseSerialize(response)],
+    ['server codec: decode CheckRequest (src/grpc/codec.ts)', () => decodeCheckRequest(wireBytes)],
+    ['response encoder: verdict → CheckResponse bytes (src/grpc/response-encoder.ts)', () => encoder.encode(verdict)],
     ['rollout stats.record (windows, top callers)', () => stats.record(verdict, Date.now())],
     ['metrics.recordCheck (prom-client)', () => metrics.recordCheck(verdict, 0.00005)],
     ['logDecision (pino → /dev/null)', () => logDecision(nullLogger, 'all', verdict, input, 42)],
     ['Check handler without grpc-js and codec (convert, authorize, render, record)', () => handler(call, noop)],
   ];
-  // The server's own codec (src/grpc/codec.ts) when this tree has one: loaded by a computed path so
-  // the bench neither type-checks against nor breaks on a file that may still be changing.
-  const codecPath = '../src/grpc/codec.js';
-  const codec = (await import(codecPath).catch(() => undefined)) as
-    | { decodeCheckRequest?: (b: Uint8Array) => unknown; encodeCheckResponse?: (r: WireCheckResponse) => Uint8Array }
-    | undefined;
-  if (codec?.decodeCheckRequest !== undefined) {
-    const decode = codec.decodeCheckRequest;
-    pieces.splice(1, 0, ['server codec: decode CheckRequest (src/grpc/codec.ts)', () => decode(wireBytes)]);
-  }
-  if (codec?.encodeCheckResponse !== undefined) {
-    const encode = codec.encodeCheckResponse;
-    pieces.splice(pieces.length - 4, 0, ['server codec: encode CheckResponse (src/grpc/codec.ts)', () => encode(response)]);
-  }
   const components: Record<string, number> = {};
   for (const [name, fn] of pieces) components[name] = await meanNs(n, fn);
   nullLogger.flush();

@@ -11,6 +11,7 @@ import type { RolloutStats } from '../rollout/window-counters.js';
 import { logDecision } from '../log/decision-log.js';
 import type { Logger } from '../log/logger.js';
 import { fromEnvoy } from './from-envoy.js';
+import { ResponseEncoder } from './response-encoder.js';
 import { toEnvoy } from './to-envoy.js';
 import type { WireCheckRequest, WireCheckResponse } from './wire.js';
 
@@ -28,21 +29,42 @@ export interface CheckHandlerDeps {
   readonly onVerdict?: (v: Verdict) => void;
 }
 
-/** The outcome of one Check: the wire response, the verdict, and the input when it converted. */
+/** The outcome of one Check: the encoded CheckResponse, the verdict, and the input when it converted. */
 export interface CheckOutcome {
-  readonly response: WireCheckResponse;
+  /** The CheckResponse of `verdict`, as sent (ResponseEncoder). */
+  readonly bytes: Buffer;
   readonly verdict: Verdict;
   readonly input: CheckInput | undefined;
+  /** The same response as a message (toEnvoy); built on demand, for tests and tools. */
+  readonly response: WireCheckResponse;
 }
 
-function failClosed(adeps: AuthorizeDeps, routeName: string, e: unknown, input: CheckInput | undefined): CheckOutcome {
+function outcomeOf(encoder: ResponseEncoder, verdict: Verdict, input: CheckInput | undefined): CheckOutcome {
+  return {
+    bytes: encoder.encode(verdict),
+    verdict,
+    input,
+    get response() {
+      return toEnvoy(verdict);
+    },
+  };
+}
+
+function failClosed(adeps: AuthorizeDeps, encoder: ResponseEncoder, routeName: string, e: unknown, input: CheckInput | undefined): CheckOutcome {
   // Conversion or rendering failed: fail closed, whatever the route's mode (it is unknown here).
   const verdict = internalErrorVerdict(adeps.newDecisionId(), routeName, 'enforce', e);
-  return { response: toEnvoy(verdict), verdict, input };
+  return outcomeOf(encoder, verdict, input);
 }
 
+const defaultEncoder = new ResponseEncoder();
+
 /** Runs one Check end to end on the snapshot current at its start. Never throws or rejects. */
-export function handleCheck(request: WireCheckRequest, deps: CheckHandlerDeps, adeps: AuthorizeDeps): CheckOutcome | Promise<CheckOutcome> {
+export function handleCheck(
+  request: WireCheckRequest,
+  deps: CheckHandlerDeps,
+  adeps: AuthorizeDeps,
+  encoder: ResponseEncoder = defaultEncoder,
+): CheckOutcome | Promise<CheckOutcome> {
   const snapshot = deps.store.current();
   let input: CheckInput | undefined;
   try {
@@ -52,17 +74,18 @@ export function handleCheck(request: WireCheckRequest, deps: CheckHandlerDeps, a
       const converted = input;
       // .catch after .then: a throw while rendering must also be answered (fail closed).
       return verdict
-        .then((v) => ({ response: toEnvoy(v), verdict: v, input: converted }))
-        .catch((e: unknown) => failClosed(adeps, snapshot.unmatched.name, e, converted));
+        .then((v) => outcomeOf(encoder, v, converted))
+        .catch((e: unknown) => failClosed(adeps, encoder, snapshot.unmatched.name, e, converted));
     }
-    return { response: toEnvoy(verdict), verdict, input };
+    return outcomeOf(encoder, verdict, input);
   } catch (e) {
-    return failClosed(adeps, snapshot.unmatched.name, e, input);
+    return failClosed(adeps, encoder, snapshot.unmatched.name, e, input);
   }
 }
 
 /** Builds the grpc-js unary handler for Authorization/Check. */
-export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<WireCheckRequest, WireCheckResponse> {
+export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<WireCheckRequest, Buffer> {
+  const encoder = new ResponseEncoder();
   const adeps: AuthorizeDeps = {
     newDecisionId: deps.authorizeDeps?.newDecisionId ?? randomUUID,
     settingOf: deps.authorizeDeps?.settingOf ?? configSetting,
@@ -87,14 +110,14 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
     const batch = pending.splice(0, pending.length);
     for (const p of batch) record(p.outcome, p.elapsedNs);
   };
-  const answer = (callback: grpc.sendUnaryData<WireCheckResponse>, outcome: CheckOutcome, started: bigint): void => {
-    callback(null, outcome.response);
+  const answer = (callback: grpc.sendUnaryData<Buffer>, outcome: CheckOutcome, started: bigint): void => {
+    callback(null, outcome.bytes);
     pending.push({ outcome, elapsedNs: Number(process.hrtime.bigint() - started) });
     if (pending.length === 1) setImmediate(drain);
   };
   return (call, callback) => {
     const started = process.hrtime.bigint();
-    const outcome = handleCheck(call.request, deps, adeps);
+    const outcome = handleCheck(call.request, deps, adeps, encoder);
     if (outcome instanceof Promise) {
       void outcome.then((o) => answer(callback, o, started));
       return;

@@ -66,8 +66,31 @@ function writeValue(w: protobuf.Writer, v: WireValue): void {
   else throw new Error(`unsupported Struct value ${JSON.stringify(v satisfies never)}`);
 }
 
-/** Encodes a CheckResponse as toEnvoy() shapes it; the bytes decode to the same message. */
-export function encodeCheckResponse(r: WireCheckResponse): Uint8Array {
+function writeDenied(w: protobuf.Writer, d: NonNullable<WireCheckResponse['denied_response']>): void {
+  w.uint32(tag(1, LEN)).fork().uint32(tag(1, VARINT)).int32(d.status.code).ldelim(); // status: HttpStatus
+  for (const h of d.headers) writeHeaderOption(w, 2, h);
+  if (d.body !== '') w.uint32(tag(3, LEN)).string(d.body);
+}
+
+// Struct { fields (1): map<string, Value> }, each entry { key (1), value (2) }
+function writeStructEntries(w: protobuf.Writer, fields: Readonly<Record<string, WireValue>>): void {
+  for (const key in fields) {
+    const value = fields[key] as WireValue;
+    w.uint32(tag(1, LEN)).fork();
+    w.uint32(tag(1, LEN)).string(key);
+    w.uint32(tag(2, LEN)).fork();
+    writeValue(w, value);
+    w.ldelim();
+    w.ldelim();
+  }
+}
+
+/**
+ * Encodes a CheckResponse as toEnvoy() shapes it; the bytes decode to the same message. Without
+ * `metadata` (or `denied`), dynamic_metadata (denied_response) is left out: response-encoder.ts
+ * writes those itself.
+ */
+export function encodeCheckResponse(r: WireCheckResponse, options: { readonly metadata?: boolean; readonly denied?: boolean } = {}): Uint8Array {
   const w = protobuf.Writer.create();
   // status (1): google.rpc.Status { code (1), message (2) }
   w.uint32(tag(1, LEN)).fork();
@@ -76,12 +99,9 @@ export function encodeCheckResponse(r: WireCheckResponse): Uint8Array {
   w.uint32(tag(1, VARINT)).int32(r.status.code);
   if (r.status.message !== undefined && r.status.message !== '') w.uint32(tag(2, LEN)).string(r.status.message);
   w.ldelim();
-  if (r.denied_response !== undefined) {
-    const d = r.denied_response;
+  if (r.denied_response !== undefined && options.denied !== false) {
     w.uint32(tag(2, LEN)).fork(); // denied_response (2)
-    w.uint32(tag(1, LEN)).fork().uint32(tag(1, VARINT)).int32(d.status.code).ldelim(); // status: HttpStatus
-    for (const h of d.headers) writeHeaderOption(w, 2, h);
-    if (d.body !== '') w.uint32(tag(3, LEN)).string(d.body);
+    writeDenied(w, r.denied_response);
     w.ldelim();
   }
   if (r.ok_response !== undefined) {
@@ -92,17 +112,24 @@ export function encodeCheckResponse(r: WireCheckResponse): Uint8Array {
     for (const h of o.response_headers_to_add) writeHeaderOption(w, 6, h);
     w.ldelim();
   }
-  // dynamic_metadata (4): Struct { fields (1): map<string, Value> }, each entry { key (1), value (2) }
-  w.uint32(tag(4, LEN)).fork();
-  for (const key in r.dynamic_metadata.fields) {
-    const value = r.dynamic_metadata.fields[key] as WireValue;
-    w.uint32(tag(1, LEN)).fork();
-    w.uint32(tag(1, LEN)).string(key);
-    w.uint32(tag(2, LEN)).fork();
-    writeValue(w, value);
-    w.ldelim();
+  if (options.metadata !== false) {
+    w.uint32(tag(4, LEN)).fork(); // dynamic_metadata (4)
+    writeStructEntries(w, r.dynamic_metadata.fields);
     w.ldelim();
   }
-  w.ldelim();
+  return w.finish();
+}
+
+/** The content of a DeniedHttpResponse (without its own tag and length). */
+export function encodeDeniedResponse(d: NonNullable<WireCheckResponse['denied_response']>): Uint8Array {
+  const w = protobuf.Writer.create();
+  writeDenied(w, d);
+  return w.finish();
+}
+
+/** The map entries of a google.protobuf.Struct (its content, without a tag and length). */
+export function encodeStructEntries(fields: Readonly<Record<string, WireValue>>): Uint8Array {
+  const w = protobuf.Writer.create();
+  writeStructEntries(w, fields);
   return w.finish();
 }

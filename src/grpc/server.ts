@@ -2,9 +2,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { AUTHORIZATION_SERVICE } from '../../envoy-protos/index.js';
-import { decodeCheckRequest, encodeCheckResponse } from './codec.js';
+import { decodeCheckRequest } from './codec.js';
 import { loadAuthorizationService } from './protos.js';
-import type { WireCheckRequest, WireCheckResponse } from './wire.js';
+import type { WireCheckRequest } from './wire.js';
 
 /** A listening gRPC server. */
 export interface GrpcServerHandle {
@@ -25,7 +25,7 @@ export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
  */
 export async function startGrpcServer(
   address: string,
-  check: grpc.handleUnaryCall<WireCheckRequest, WireCheckResponse>,
+  check: grpc.handleUnaryCall<WireCheckRequest, Buffer>,
   maxRequestBytes: number = DEFAULT_MAX_REQUEST_BYTES,
 ): Promise<GrpcServerHandle> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes });
@@ -34,12 +34,11 @@ export async function startGrpcServer(
   const service: grpc.ServiceDefinition = {
     ...base,
     Check: {
-      ...(base['Check'] as grpc.MethodDefinition<WireCheckRequest, WireCheckResponse>),
+      ...(base['Check'] as grpc.MethodDefinition<WireCheckRequest, Buffer>),
       requestDeserialize: (bytes: Buffer) => decodeCheckRequest(bytes),
-      responseSerialize: (response: WireCheckResponse) => {
-        const bytes = encodeCheckResponse(response);
-        return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      },
+      // The handler answers with the encoded response (check-handler.ts: encoded inside its
+      // fail-closed guard, so an encoding fault is a deny, never a gRPC error).
+      responseSerialize: (bytes: Buffer) => bytes,
     },
   };
   server.addService(service, { Check: check });

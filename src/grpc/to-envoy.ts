@@ -41,6 +41,11 @@ export function verdictMetadata(v: Verdict): WireCheckResponse['dynamic_metadata
   };
 }
 
+/** The JSON body of an enforced deny: reason, route and decision id. */
+export function deniedBody(v: Verdict): string {
+  return JSON.stringify({ reason: v.reason, route: v.route, decisionId: v.decisionId });
+}
+
 /** Renders a verdict as the CheckResponse Envoy expects. */
 export function toEnvoy(v: Verdict): WireCheckResponse {
   const dynamic_metadata = verdictMetadata(v);
@@ -51,7 +56,7 @@ export function toEnvoy(v: Verdict): WireCheckResponse {
       denied_response: {
         status: { code: info.httpStatus === 200 ? 403 : info.httpStatus },
         headers: [header('content-type', 'application/json'), header(REASON_HEADER, v.reason)],
-        body: JSON.stringify({ reason: v.reason, route: v.route, decisionId: v.decisionId }),
+        body: deniedBody(v),
       },
       dynamic_metadata,
     };

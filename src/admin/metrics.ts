@@ -37,27 +37,69 @@ export const ROLLOUT_CHANGE_ACTIONS = ['set', 'cleared', 'rollback', 'forced', '
 /** One rollout change event. */
 export type RolloutChangeAction = (typeof ROLLOUT_CHANGE_ACTIONS)[number];
 
+/**
+ * Checks of one label set (route, mode, decision, effect, reason), counted as a plain number and
+ * added to the prom-client series when they are scraped. A route's label sets live as long as the
+ * process, as prom-client's own series would.
+ */
+class CheckTally {
+  count = 0;
+  private published = 0;
+  readonly mode: Mode;
+  readonly decision: Verdict['decision'];
+  readonly effect: Verdict['effect'];
+  readonly reason: Verdict['reason'];
+  private readonly children: { inc(n: number): void }[];
+
+  constructor(v: Verdict, checks: Counter<'route' | 'mode' | 'decision' | 'effect' | 'reason'>, wouldDeny: Counter<'route' | 'reason'>, internalErrors: Counter<'route'>) {
+    this.mode = v.mode;
+    this.decision = v.decision;
+    this.effect = v.effect;
+    this.reason = v.reason;
+    this.children = [checks.labels(v.route, v.mode, v.decision, v.effect, v.reason)];
+    // Every label is in the set: NO_ROUTE, for one, can come with either decision.
+    if (v.decision === 'deny' && v.effect !== 'deny') this.children.push(wouldDeny.labels(v.route, v.reason));
+    if (v.reason === 'INTERNAL_ERROR') this.children.push(internalErrors.labels(v.route));
+  }
+
+  publish(): void {
+    const delta = this.count - this.published;
+    if (delta === 0) return;
+    this.published = this.count;
+    for (const c of this.children) c.inc(delta);
+  }
+}
+
 /** Creates the metric families on a fresh registry. */
 export function createMetrics(options: { readonly defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'spiffe_authz_' });
+  // On the Check path a label set costs a lookup and an increment of a plain number; prom-client's
+  // children (resolved once per label set) get the increments at scrape time, from collect().
+  const tallies = new Map<string, CheckTally[]>();
+  const publish = (): void => {
+    for (const list of tallies.values()) for (const t of list) t.publish();
+  };
   const checks = new Counter({
     name: 'spiffe_authz_checks_total',
     help: 'Check requests by route, mode, real decision, effect and reason.',
     labelNames: ['route', 'mode', 'decision', 'effect', 'reason'] as const,
     registers: [registry],
+    collect: publish,
   });
   const wouldDeny = new Counter({
     name: 'spiffe_authz_would_deny_total',
     help: 'Deny decisions that were not enforced (shadow or warn), by route and reason.',
     labelNames: ['route', 'reason'] as const,
     registers: [registry],
+    collect: publish,
   });
   const internalErrors = new Counter({
     name: 'spiffe_authz_internal_errors_total',
     help: 'Unexpected errors inside Check (failed closed, or allowed on shadow routes).',
     labelNames: ['route'] as const,
     registers: [registry],
+    collect: publish,
   });
   const duration = new Histogram({
     name: 'spiffe_authz_check_duration_seconds',
@@ -135,31 +177,25 @@ export function createMetrics(options: { readonly defaultMetrics?: boolean } = {
     if (result === 'success') configLastSuccess.set(Date.now() / 1000);
   };
 
-  // Label children resolved once per label set, not per request.
-  const checkChildren = new Map<string, ReturnType<typeof checks.labels>>();
-  const denyChildren = new Map<string, ReturnType<typeof wouldDeny.labels>>();
+  const tallyOf = (v: Verdict): CheckTally => {
+    let list = tallies.get(v.route);
+    if (list === undefined) {
+      list = [];
+      tallies.set(v.route, list);
+    }
+    for (let i = 0; i < list.length; i++) {
+      const t = list[i] as CheckTally;
+      if (t.mode === v.mode && t.reason === v.reason && t.effect === v.effect && t.decision === v.decision) return t;
+    }
+    const t = new CheckTally(v, checks, wouldDeny, internalErrors);
+    list.push(t);
+    return t;
+  };
 
   return {
     registry,
     recordCheck(v, seconds) {
-      // Every label is in the key: NO_ROUTE, for one, can come with either decision.
-      const key = `${v.route}\u0000${v.mode}\u0000${v.decision}\u0000${v.effect}\u0000${v.reason}`;
-      let child = checkChildren.get(key);
-      if (child === undefined) {
-        child = checks.labels(v.route, v.mode, v.decision, v.effect, v.reason);
-        checkChildren.set(key, child);
-      }
-      child.inc();
-      if (v.decision === 'deny' && v.effect !== 'deny') {
-        const dkey = `${v.route}\u0000${v.reason}`;
-        let d = denyChildren.get(dkey);
-        if (d === undefined) {
-          d = wouldDeny.labels(v.route, v.reason);
-          denyChildren.set(dkey, d);
-        }
-        d.inc();
-      }
-      if (v.reason === 'INTERNAL_ERROR') internalErrors.labels(v.route).inc();
+      tallyOf(v).count++;
       duration.observe(seconds);
     },
     recordConfigLoad,

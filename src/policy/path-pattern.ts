@@ -20,14 +20,28 @@ export type PathPattern =
       readonly open: boolean;
     };
 
-/** Compiles a pattern; `segmentOk` says which literal segments are legal for this kind of path. */
+/**
+ * Compiles a pattern; `segmentOk` says which literal segments are legal for this kind of path.
+ * `literalOk`, when given, is a one-pass check of a whole literal path ("/a/b") that must be true
+ * only if every segment is non-empty and passes `segmentOk`: exact and "/literal/**" patterns that
+ * pass it compile without being split (the common case: a policy lists thousands of exact IDs).
+ */
 export function compilePathPattern(
   source: string,
   segmentOk: (segment: string) => string | undefined = () => undefined,
+  literalOk?: (path: string) => boolean,
 ): Result<PathPattern, 'BAD_PATTERN'> {
   if (source === '**') return ok({ kind: 'any', source });
   if (!source.startsWith('/')) return fail('BAD_PATTERN', 'must start with "/" (or be "**" for anything)');
   if (source === '/') return ok({ kind: 'exact', source, path: '/' });
+  if (literalOk !== undefined) {
+    const open = source.endsWith('/**');
+    const literal = open ? source.slice(0, -3) : source;
+    // Without a "*" the loop below would find the same literal segments and build the same pattern.
+    if (literal !== '' && !literal.includes('*') && literalOk(literal)) {
+      return ok(open ? { kind: 'prefix', source, prefix: literal } : { kind: 'exact', source, path: literal });
+    }
+  }
   const parts = source.slice(1).split('/');
   let open = false;
   if (parts[parts.length - 1] === '**') {

@@ -1,7 +1,10 @@
 // Tests for trust-domain-scoped SPIFFE ID rule sets: compilation, precedence (any > exact >
 // longest prefix > wildcards in order) and the rule ids reported.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileIdRules, matchIdRules, type IdRuleSet } from '../../../src/policy/id-rules.js';
+import { compilePathPattern } from '../../../src/policy/path-pattern.js';
+import { validateIdPath } from '../../../src/spiffe/spiffe-id.js';
 
 const LABEL = 'allow["prod.example.org"]';
 
@@ -80,5 +83,52 @@ describe('matchIdRules', () => {
     ['a later wildcard matches when the first does not', ['/*/c', '/a/*'], '/a/b', rid(1)],
   ])('%s', (_name, patterns, path, expected) => {
     expect(matchIdRules(rules(patterns), path)).toBe(expected);
+  });
+});
+
+// compileIdRules takes shortcuts for exact IDs and literal prefixes; this is the plain definition
+// (every pattern through compilePathPattern, segment by segment) that it must agree with.
+function referenceRules(patterns: readonly string[], label: string): ReturnType<typeof compileIdRules> {
+  const segmentOk = (segment: string): string | undefined => {
+    const r = validateIdPath('/' + segment);
+    return r.ok ? undefined : r.error.detail;
+  };
+  const errors: { index: number; detail: string }[] = [];
+  let any: string | undefined;
+  const exact = new Map<string, string>();
+  const prefixes = new Map<string, string>();
+  const wildcards: IdRuleSet['wildcards'][number][] = [];
+  patterns.forEach((source, i) => {
+    const rule = `${label}[${i}]`;
+    if (source === '/') {
+      errors.push({ index: i, detail: 'no SPIFFE ID path is "/"; use "**" for any workload of the trust domain' });
+      return;
+    }
+    const c = compilePathPattern(source, segmentOk);
+    if (!c.ok) {
+      errors.push({ index: i, detail: c.error.detail });
+      return;
+    }
+    const p = c.value;
+    if (p.kind === 'any' || (p.kind === 'prefix' && p.prefix === '')) any ??= rule;
+    else if (p.kind === 'exact') {
+      if (!exact.has(p.path)) exact.set(p.path, rule);
+    } else if (p.kind === 'prefix') {
+      if (!prefixes.has(p.prefix)) prefixes.set(p.prefix, rule);
+    } else wildcards.push({ pattern: p, rule });
+  });
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: { any, exact, prefixes, wildcards } };
+}
+
+describe('compileIdRules against the plain definition', () => {
+  it('compiles any list of patterns to the same rule set, or the same errors', () => {
+    const unit = fc.constantFrom('/', '/', 'a', 'ns', 'sa', '0', '.', '-', '_', '*', '**', '%', ' ', '..');
+    const pattern = fc.oneof(fc.string({ unit, maxLength: 14 }), fc.string({ unit, maxLength: 14 }).map((s) => '/' + s), fc.constantFrom('/a', '/a/b', '/a/**', '**', '/', '/a/'));
+    fc.assert(
+      fc.property(fc.array(pattern, { minLength: 1, maxLength: 8 }), (patterns) => {
+        expect(compileIdRules(patterns, LABEL)).toEqual(referenceRules(patterns, LABEL));
+      }),
+      { numRuns: 1500 },
+    );
   });
 });

@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePathPattern, isUnderPrefix, matchPathPattern, type PathPattern } from '../../../src/policy/path-pattern.js';
+import { validateIdPath } from '../../../src/spiffe/spiffe-id.js';
 
 function compiled(source: string): PathPattern {
   const r = compilePathPattern(source);
@@ -140,6 +141,33 @@ describe('matchPathPattern', () => {
         const expected = segs.length === n && segs.every((s) => s !== '');
         expect(matchPathPattern(pattern, p)).toBe(expected);
       }),
+    );
+  });
+});
+
+describe('compilePathPattern with a whole-path check (literalOk)', () => {
+  // The SPIFFE ID validators as id-rules passes them: literalOk(path) holds exactly when every
+  // segment of the literal path passes segmentOk.
+  const segmentOk = (segment: string): string | undefined => {
+    const r = validateIdPath('/' + segment);
+    return r.ok ? undefined : r.error.detail;
+  };
+  const literalOk = (path: string): boolean => validateIdPath(path).ok;
+
+  it.each(['/a', '/a/b', '/a/**', '/**', '/a/*', '/a/*/**', '/a//b', '/a/', '/a/.', '/a/../b', '/a/%2e', '/a b', '/a/**/b', '/a/**/**', '//**', `/${'x'.repeat(2100)}`, `/${'x/'.repeat(1100)}y`])(
+    'compiles %j exactly as without it',
+    (source) => {
+      expect(compilePathPattern(source, segmentOk, literalOk)).toEqual(compilePathPattern(source, segmentOk));
+    },
+  );
+
+  it('compiles any pattern exactly as without it', () => {
+    const unit = fc.constantFrom('/', '/', 'a', 'B', '0', '.', '-', '_', '*', '**', '%', ' ', 'é', '..');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit, maxLength: 16 }), fc.string({ unit, maxLength: 16 }).map((s) => '/' + s)), (source) => {
+        expect(compilePathPattern(source, segmentOk, literalOk)).toEqual(compilePathPattern(source, segmentOk));
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -1,6 +1,7 @@
 // The hand-written Check codec must mean exactly what proto-loader's generic codec means: every
 // response shape toEnvoy() produces encodes to bytes that decode to the same message, and requests
 // decoded in place give fromEnvoy() the same input as plain objects do.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MethodDefinition } from '@grpc/grpc-js';
 import { REASON_CODES } from '../../../src/authz/reasons.js';
@@ -11,6 +12,7 @@ import { loadAuthorizationService } from '../../../src/grpc/protos.js';
 import { toEnvoy } from '../../../src/grpc/to-envoy.js';
 import type { WireCheckRequest, WireCheckResponse } from '../../../src/grpc/wire.js';
 import { checkRequest } from '../../fixtures/check-request.js';
+import { wireRequest } from '../fuzz/wire-arbitraries.js';
 
 const check = loadAuthorizationService()['Check'] as MethodDefinition<WireCheckRequest, WireCheckResponse>;
 
@@ -66,5 +68,82 @@ describe('decodeCheckRequest', () => {
   ])('gives fromEnvoy the same input as the generic codec for %s', (_name, request) => {
     const bytes = check.requestSerialize(request as WireCheckRequest);
     expect(fromEnvoy(decodeCheckRequest(bytes))).toEqual(fromEnvoy(check.requestDeserialize(bytes)));
+  });
+});
+
+function withoutProto(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => k !== '__proto__'));
+}
+
+describe('decodeCheckRequest on arbitrary requests', () => {
+  it('keeps a header named "__proto__" as an ordinary header', () => {
+    // JSON.parse makes "__proto__" an own key, which proto-loader then encodes as a map entry.
+    const bytes = Buffer.concat([
+      check.requestSerialize(checkRequest({ route: 'r1' })),
+      check.requestSerialize({ attributes: { request: { http: { headers: JSON.parse('{"__proto__":"x"}') as Record<string, string> } } } }),
+    ]);
+    const headers = fromEnvoy(decodeCheckRequest(bytes)).headers;
+    expect(Object.getPrototypeOf(headers)).toBe(null);
+    expect(headers['__proto__']).toBe('x');
+    expect(headers[':path']).toBe('/v1/orders');
+  });
+
+  const seeds = {
+    ids: ['spiffe://prod.example.org/ns/a/sa/b'],
+    xfccs: ['By=spiffe://prod.example.org/gw;URI=spiffe://prod.example.org/ns/a/sa/b'],
+    certs: ['-----BEGIN%20CERTIFICATE-----%0AMIIB%0A-----END%20CERTIFICATE-----%0A'],
+    tokens: ['eyJhbGciOiJFUzI1NiJ9.e30.sig'],
+    routes: ['orders', 'r5'],
+  };
+
+  it('gives fromEnvoy the same input as the generic codec', () => {
+    fc.assert(
+      fc.property(wireRequest(seeds), (request) => {
+        const bytes = check.requestSerialize(request);
+        const generic = fromEnvoy(check.requestDeserialize(bytes));
+        const ours = fromEnvoy(decodeCheckRequest(bytes));
+        // proto-loader builds the headers map as a plain object, where a "__proto__" key is lost;
+        // ours keeps it (as mergeRawHeaders does for header_map): compare the other keys.
+        expect({ ...ours, headers: withoutProto(ours.headers) }).toEqual({ ...generic, headers: withoutProto(generic.headers) });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps unknown fields, repeated messages and odd wire types to the proto3 rules', () => {
+    const base = check.requestSerialize(checkRequest({ principal: 'spiffe://a/b', route: 'r1' }));
+    // attributes (1) twice: the second merges into the first; an unknown field 99 (varint) and a
+    // fixed32 field 7 are skipped; principal (4) sent with a varint wire type is skipped too.
+    const extra = Buffer.from([0x0a, 0x04, 0x0a, 0x02, 0x20, 0x05, 0x98, 0x06, 0x01, 0x3d, 1, 2, 3, 4]);
+    const merged = decodeCheckRequest(Buffer.concat([base, extra]));
+    expect(merged.attributes?.source?.principal).toBe('spiffe://a/b');
+    expect(merged.attributes?.context_extensions?.['route']).toBe('r1');
+    expect(fromEnvoy(merged)).toEqual(fromEnvoy(check.requestDeserialize(base)));
+  });
+
+  it('rejects truncated and malformed bytes with a RangeError, never anything else', () => {
+    const base = check.requestSerialize(checkRequest({ principal: 'spiffe://a/b', route: 'r1', xfcc: 'By=x;URI=y' }));
+    for (let cut = 1; cut < base.length; cut++) {
+      try {
+        decodeCheckRequest(base.subarray(0, cut));
+      } catch (e) {
+        expect(e).toBeInstanceOf(RangeError);
+      }
+    }
+    expect(() => decodeCheckRequest(base.subarray(0, base.length - 1))).toThrow(RangeError);
+    expect(() => decodeCheckRequest(Buffer.from([0x0f]))).toThrow(/wire type/);
+    expect(() => decodeCheckRequest(Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).toThrow(/varint/);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(), (noise, at) => {
+        const bytes = Buffer.from(base);
+        bytes.set(noise.subarray(0, Math.max(0, bytes.length - (at % bytes.length))), at % bytes.length);
+        try {
+          decodeCheckRequest(bytes);
+        } catch (e) {
+          expect(e).toBeInstanceOf(RangeError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

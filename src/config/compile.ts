@@ -1,11 +1,11 @@
 // Validated Config → frozen ConfigSnapshot with precompiled matchers. Done once per load, never per
 // request. Cross-field rules the schema cannot express are checked here, with key paths.
 import type { IdentitySource, Mode } from '../authz/types.js';
-import { compileIdRules, type IdRuleSet } from '../policy/id-rules.js';
+import { RuleIds, compileIdRules, type IdRuleSet } from '../policy/id-rules.js';
 import type { OutsideCohortEffect } from '../rollout/cohort.js';
 import { compileRouteMatcher, indexRoutes, type MatchableRoute, type RouteIndex, type RouteMatcher } from '../policy/route-match.js';
 import { formatKeyPath, type ConfigIssue, type ConfigResult } from './issues.js';
-import { UNMATCHED_ROUTE, trustDomainName, type Config } from './schema.js';
+import { UNMATCHED_ROUTE, trustDomainName, type Config, type RouteConfig } from './schema.js';
 
 /** Allow and deny rules of one trust domain on one route. */
 export interface TrustDomainRules {
@@ -71,43 +71,54 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
   const byName = new Map<string, CompiledRoute>();
   const seenNames = new Set<string>();
 
-  for (const [index, r] of config.routes.entries()) {
-    const at = (...rest: PropertyKey[]): string => formatKeyPath(['routes', index, ...rest]);
-    if (r.name === UNMATCHED_ROUTE) issues.push({ path: at('name'), message: `"${UNMATCHED_ROUTE}" is reserved` });
-    if (seenNames.has(r.name)) issues.push({ path: at('name'), message: `duplicate route name "${r.name}"` });
+  // Shared by every route that sets no sources of its own (frozen, like everything in the snapshot).
+  const globalSources = Object.freeze([...config.identity.sources]);
+  // Rule ids and their labels (`allow["prod.example.org"]`) recur on every route: one string each.
+  const ruleIds = new RuleIds();
+  const labels = new Map<string, string>();
+
+  for (let index = 0; index < config.routes.length; index++) {
+    const r = config.routes[index] as RouteConfig;
+    if (r.name === UNMATCHED_ROUTE) issues.push({ path: routeKeyPath(index, ['name']), message: `"${UNMATCHED_ROUTE}" is reserved` });
+    if (seenNames.has(r.name)) issues.push({ path: routeKeyPath(index, ['name']), message: `duplicate route name "${r.name}"` });
     seenNames.add(r.name);
 
     // A route without `match` is selected only by name; `match: {}` matches every request.
     const matcher = r.match === undefined ? undefined : compileRouteMatcher(r.match);
     // Report every problem of the route: a bad match block does not hide bad rules.
     if (matcher !== undefined && !matcher.ok) {
-      for (const e of matcher.errors) issues.push({ path: `${at('match')}.${e.code}`, message: e.detail });
+      for (const e of matcher.errors) issues.push({ path: `${routeKeyPath(index, ['match'])}.${e.code}`, message: e.detail });
     }
     const rules = new Map<string, { allow: IdRuleSet | undefined; deny: IdRuleSet | undefined }>();
     for (const list of ['allow', 'deny'] as const) {
-      for (const [td, patterns] of Object.entries(r[list])) {
+      const byTrustDomain = r[list];
+      for (const td of Object.keys(byTrustDomain)) {
+        const patterns = byTrustDomain[td] as string[];
         if (!trustDomains.has(td)) {
-          issues.push({ path: at(list, td), message: `trust domain "${td}" is not listed in trustDomains` });
+          issues.push({ path: routeKeyPath(index, [list, td]), message: `trust domain "${td}" is not listed in trustDomains` });
           continue;
         }
-        const compiled = compileIdRules(patterns, `${list}[${JSON.stringify(td)}]`);
+        const labelKey = `${list} ${td}`;
+        let label = labels.get(labelKey);
+        if (label === undefined) labels.set(labelKey, (label = `${list}[${JSON.stringify(td)}]`));
+        const compiled = compileIdRules(patterns, label, ruleIds);
         if (!compiled.ok) {
-          for (const e of compiled.errors) issues.push({ path: at(list, td, e.index), message: e.detail });
+          for (const e of compiled.errors) issues.push({ path: routeKeyPath(index, [list, td, e.index]), message: e.detail });
           continue;
         }
         const entry = rules.get(td) ?? { allow: undefined, deny: undefined };
-        entry[list] = deepFreeze(compiled.value);
+        entry[list] = compiled.value; // frozen by compileIdRules
         rules.set(td, entry);
       }
     }
     if (!jwtAudiences && (r.identity?.requireJwtSvid === true || r.identity?.sources?.includes('jwt') === true)) {
-      issues.push({ path: at('identity'), message: 'uses jwt, so identity.jwt.audiences must list at least one audience' });
+      issues.push({ path: routeKeyPath(index, ['identity']), message: 'uses jwt, so identity.jwt.audiences must list at least one audience' });
     }
     if (r.identity?.requireJwtSvid === true && !(r.identity.sources ?? config.identity.sources).includes('jwt')) {
       issues.push(
         r.identity.sources !== undefined
-          ? { path: at('identity', 'sources'), message: 'must include jwt when requireJwtSvid is true' }
-          : { path: at('identity', 'requireJwtSvid'), message: 'needs jwt in identity.sources (or in this route\'s identity.sources)' },
+          ? { path: routeKeyPath(index, ['identity', 'sources']), message: 'must include jwt when requireJwtSvid is true' }
+          : { path: routeKeyPath(index, ['identity', 'requireJwtSvid']), message: 'needs jwt in identity.sources (or in this route\'s identity.sources)' },
       );
     }
     if (matcher !== undefined && !matcher.ok) continue;
@@ -121,7 +132,7 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
       fixedDecision: undefined,
       enforcePercent: r.enforcePercent,
       outsideCohort: r.outsideCohort ?? config.rollout.outsideCohort,
-      sources: Object.freeze([...(r.identity?.sources ?? config.identity.sources)]),
+      sources: r.identity?.sources === undefined ? globalSources : Object.freeze([...r.identity.sources]),
       requireJwtSvid: r.identity?.requireJwtSvid ?? false,
     });
     routes.push(route);
@@ -138,7 +149,7 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
     fixedDecision: config.defaults.unmatchedRoute,
     enforcePercent: 100,
     outsideCohort: config.rollout.outsideCohort,
-    sources: Object.freeze([...config.identity.sources]),
+    sources: globalSources,
     requireJwtSvid: false,
   });
   const matchableRoutes = Object.freeze(routes.filter((r): r is CompiledRoute & MatchableRoute => r.matcher !== undefined));
@@ -157,6 +168,11 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
       bundleFiles,
     }),
   };
+}
+
+/** Formats the key path of something inside routes[index]; only called when there is an issue. */
+function routeKeyPath(index: number, rest: readonly PropertyKey[]): string {
+  return formatKeyPath(['routes', index, ...rest]);
 }
 
 /** Freezes a tree of objects and arrays in place. Children are read by index or key, without copying

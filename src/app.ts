@@ -1,6 +1,6 @@
 // Composition root: wires logger, config store, rollout state and stats, metrics, config reload and
 // both servers; returns start/stop.
-import { randomUUID } from 'node:crypto';
+import { newDecisionId } from './authz/decision-id.js';
 import { startAdminServer, type AdminServerHandle } from './admin/admin-server.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
 import { handleRolloutApi, type RolloutApiDeps } from './admin/rollout-api.js';
@@ -130,7 +130,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   });
   const identity = (): IdentityContext => ({ now: clock(), bundles: bundles.lookup, certCache, jwtCache });
 
-  const authorizeDeps: AuthorizeDeps = { newDecisionId: randomUUID, settingOf: (route) => rollout.settingOf(route), identity };
+  const authorizeDeps: AuthorizeDeps = { newDecisionId, settingOf: (route) => rollout.settingOf(route), identity };
   const handler = createCheckHandler({
     store,
     logger,

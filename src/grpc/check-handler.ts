@@ -1,7 +1,7 @@
 // The Check RPC: read the snapshot once, convert, authorize, answer, then record. Every outcome is a
 // CheckResponse; even a fault outside authorize() answers with a deny rather than a gRPC error.
 import type * as grpc from '@grpc/grpc-js';
-import { randomUUID } from 'node:crypto';
+import { newDecisionId } from '../authz/decision-id.js';
 import { authorize, internalErrorVerdict, type AuthorizeDeps } from '../authz/authorize.js';
 import type { CheckInput, Verdict } from '../authz/types.js';
 import type { ConfigStore } from '../config/store.js';
@@ -87,7 +87,7 @@ export function handleCheck(
 export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<WireCheckRequest, Buffer> {
   const encoder = new ResponseEncoder();
   const adeps: AuthorizeDeps = {
-    newDecisionId: deps.authorizeDeps?.newDecisionId ?? randomUUID,
+    newDecisionId: deps.authorizeDeps?.newDecisionId ?? newDecisionId,
     settingOf: deps.authorizeDeps?.settingOf ?? configSetting,
     identity: deps.authorizeDeps?.identity ?? (() => ({ now: Date.now(), bundles: () => undefined })),
   };

@@ -6,6 +6,7 @@ import { createMetrics, type Metrics } from './admin/metrics.js';
 import { handleRolloutApi, type RolloutApiDeps } from './admin/rollout-api.js';
 import { createRolloutRuntime } from './app-rollout.js';
 import { formatIssues, type ConfigIssue } from './config/issues.js';
+import type { ConfigSnapshot } from './config/compile.js';
 import { loadConfigFile } from './config/load.js';
 import { createReloader, fileStamp, loadConfigForReload, type ReloadOutcome, type ReloadTrigger } from './config/reload.js';
 import { parseListenAddress } from './config/schema.js';
@@ -13,7 +14,7 @@ import { ConfigStore } from './config/store.js';
 import type { AuthorizeDeps } from './authz/authorize.js';
 import type { Reason } from './authz/reasons.js';
 import { createCheckHandler } from './grpc/check-handler.js';
-import type { VerifiedJwtSvid } from './identity/jwt-svid.js';
+import { preloadJwtVerifier, type VerifiedJwtSvid } from './identity/jwt-svid.js';
 import type { IdentityContext } from './identity/resolve-identity.js';
 import { ResultCache } from './identity/svid-cache.js';
 import type { VerifiedX509Svid } from './identity/x509-svid.js';
@@ -78,6 +79,11 @@ function splitAddress(address: string): { host: string; port: number } {
   return parsed;
 }
 
+/** True when some route (or the default) takes identities from JWT-SVIDs. */
+function needsJwtVerifier(snapshot: ConfigSnapshot): boolean {
+  return snapshot.config.identity.sources.includes('jwt') || snapshot.routes.some((r) => r.sources.includes('jwt'));
+}
+
 /** Loads the config and starts the gRPC and admin servers. */
 export async function startApp(options: AppOptions): Promise<App> {
   // Stamped before it is read, so the watcher sees a change made while the server starts.
@@ -90,6 +96,9 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
   metrics.recordConfigLoad('success');
   const snapshot = loaded.value;
+  // The JWS library is loaded on first use. When a route takes JWT-SVIDs it is loaded now, while
+  // the rest starts, and SERVING waits for it: the first JWT Check must not wait for a module load.
+  const jwtVerifier = needsJwtVerifier(snapshot) ? preloadJwtVerifier() : undefined;
   let logger: Logger;
   if (options.logger !== undefined) logger = options.logger;
   else {
@@ -171,8 +180,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     await grpcServer.shutdown(0);
     throw new Error(`cannot listen for admin HTTP on ${admin.host}:${admin.port}: ${(e as Error).message}`, { cause: e });
   }
+  // Never rejects; without the library every JWT-SVID is denied (fail closed) and the load is retried.
+  if ((await jwtVerifier) === false) logger.error({}, 'jwt verifier failed to load');
   grpcServer.setServing(true);
   ready = true;
+  // Otherwise it is loaded in the background once serving, for a reload that adds a JWT route.
+  if (jwtVerifier === undefined) setImmediate(() => void preloadJwtVerifier());
   if ((options.configPollMs ?? 1000) > 0) reloader.watch(options.configPollMs ?? 1000);
   logger.info(
     { config: snapshot.source, grpcPort: grpcServer.port, adminPort: adminServer.port, routes: snapshot.routes.length },

@@ -1,10 +1,36 @@
 // JWT-SVID extraction and verification (spec-notes §4, §8.9). Pure: no I/O, no logging, clock injected.
 // The order of checks is the one of §4.2 (after G3): cheap structural checks and the alg allow-list
 // first, unverified claims only to choose the bundle, then the signature, then the time/audience claims.
-import { compactVerify, decodeJwt, decodeProtectedHeader, errors } from 'jose';
+import type * as Jose from 'jose';
 import type { JwtAuthority, BundleLookup } from '../trust/types.js';
 import { ok, fail, type Failure, type Result } from '../result.js';
 import { isLeafId, parseSpiffeId } from '../spiffe/spiffe-id.js';
+
+// jose is loaded on first use, not at import: a server whose routes take no JWT-SVID never pays for
+// it, and one whose routes do loads it before reporting SERVING (preloadJwtVerifier, app.ts).
+let jose: typeof Jose | undefined;
+let loading: Promise<typeof Jose> | undefined;
+
+function loadJose(): Promise<typeof Jose> {
+  loading ??= import('jose').then(
+    (m) => (jose = m),
+    (e: unknown) => {
+      loading = undefined; // a failed load is retried by the next verification
+      throw e;
+    },
+  );
+  return loading;
+}
+
+/** Loads the JWS library now, so the first JWT-SVID Check does not wait for it. Never rejects. */
+export async function preloadJwtVerifier(): Promise<boolean> {
+  try {
+    await loadJose();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The only `alg` values a JWT-SVID may use (S3 §3, §4.1); everything else (none, HS*, EdDSA...) is rejected. */
 export const JWT_SVID_ALGORITHMS = [
@@ -178,10 +204,10 @@ function checkCompact(token: string, maxBytes: number): JwtFailure | undefined {
 }
 
 /** Reads and checks the protected header: alg allow-list, typ, crit, kid type. Returns alg and kid. §4.1 */
-function checkHeader(token: string, allowed: ReadonlySet<string>): Result<{ alg: string; kid: string | undefined }, JwtErrorCode> {
+function checkHeader(lib: typeof Jose, token: string, allowed: ReadonlySet<string>): Result<{ alg: string; kid: string | undefined }, JwtErrorCode> {
   let header: object;
   try {
-    header = decodeProtectedHeader(token);
+    header = lib.decodeProtectedHeader(token);
   } catch {
     return fail(JwtErrorCode.MALFORMED, 'protected header is not a base64url JSON object');
   }
@@ -217,15 +243,15 @@ function selectKeys(alg: string, kid: string | undefined, keys: ReadonlyMap<stri
 }
 
 /** Verifies the signature with each candidate until one succeeds. */
-async function verifySignature(token: string, alg: string, candidates: readonly JwtAuthority[]): Promise<JwtFailure | undefined> {
+async function verifySignature(lib: typeof Jose, token: string, alg: string, candidates: readonly JwtAuthority[]): Promise<JwtFailure | undefined> {
   let other: JwtFailure | undefined;
   let badSignature = false;
   for (const auth of candidates) {
     try {
-      await compactVerify(token, auth.key, { algorithms: [alg] });
+      await lib.compactVerify(token, auth.key, { algorithms: [alg] });
       return undefined;
     } catch (err) {
-      if (err instanceof errors.JWSSignatureVerificationFailed) badSignature = true;
+      if (err instanceof lib.errors.JWSSignatureVerificationFailed) badSignature = true;
       // jose throws TypeError for an unusable key (e.g. RSA < 2048 bits), JOSEError for structure.
       else other ??= err instanceof TypeError
         ? fail(JwtErrorCode.ALG_KEY_MISMATCH, `key unusable for ${alg}: ${err.message}`)
@@ -266,14 +292,15 @@ async function verifyChecked(token: string, opts: JwtSvidVerifyOptions, allowed:
   if (typeof token !== 'string') return fail(JwtErrorCode.MALFORMED, 'token is not a string');
   const bad = checkCompact(token, opts.maxTokenBytes ?? JWT_DEFAULT_MAX_BYTES);
   if (bad) return bad;
-  const header = checkHeader(token, allowed);
+  const lib = jose ?? (await loadJose());
+  const header = checkHeader(lib, token, allowed);
   if (!header.ok) return header;
   const { alg, kid } = header.value;
 
   let claims: object;
   try {
     // Unverified: only used to pick the bundle by sub's trust domain (§4.2); nothing else is trusted yet.
-    claims = decodeJwt(token);
+    claims = lib.decodeJwt(token);
   } catch {
     return fail(JwtErrorCode.MALFORMED, 'payload is not a base64url JSON object');
   }
@@ -289,7 +316,7 @@ async function verifyChecked(token: string, opts: JwtSvidVerifyOptions, allowed:
   if (bundle?.trustDomain !== td) return fail(JwtErrorCode.BUNDLE_UNAVAILABLE, `no bundle for trust domain "${td}"`);
   const keys = selectKeys(alg, kid, bundle.jwtAuthorities, td);
   if (!keys.ok) return keys;
-  const sig = await verifySignature(token, alg, keys.value);
+  const sig = await verifySignature(lib, token, alg, keys.value);
   if (sig) return sig;
 
   // `claims` was decoded from exactly the payload segment compactVerify has just authenticated.

@@ -12,12 +12,15 @@ ARG NODE_IMAGE=node:24.11.1-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# No install scripts: nothing the build or the server needs has one (esbuild's and ssh2's belong to
-# the test tooling), and skipping them keeps native builds out of the image.
+# No install scripts: nothing the build or the server needs has one (esbuild, which bundles the
+# server, runs from its platform package without its postinstall; ssh2's belongs to the test
+# tooling), and skipping them keeps native builds out of the image.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY envoy-protos ./envoy-protos
+COPY scripts/bundle-server.mjs ./scripts/bundle-server.mjs
 COPY src ./src
+# tsc, then one bundled dist/src/main.js (the entrypoint; see scripts/bundle-server.mjs).
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime

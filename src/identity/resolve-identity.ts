@@ -33,17 +33,117 @@ type SourceOutcome = { readonly source: IdentitySource } & (
   | { readonly kind: 'id'; readonly spiffeId: string; readonly trustDomain: string; readonly path: string }
   | { readonly kind: 'fail'; readonly reason: Reason; readonly detail: string }
 );
+/** A source that named an ID. */
+type IdOutcome = Extract<SourceOutcome, { kind: 'id' }>;
 
-/** Resolves the caller identity of one request on one route. */
+/**
+ * Resolves the caller identity of one request on one route. When the peer principal is the only
+ * source present (the common case behind a mesh), the answer comes from a bounded cache of principal
+ * → result; otherwise every source is read (resolveAllSources). Both give the same result (tested).
+ */
 export function resolveIdentity(
   input: CheckInput,
   route: CompiledRoute,
   snapshot: ConfigSnapshot,
   ctx: IdentityContext,
 ): IdentityResult | Promise<IdentityResult> {
+  if (onlyPrincipalPresent(input, route, snapshot)) return principalAlone(input.principal);
+  return resolveAllSources(input, route, snapshot, ctx);
+}
+
+/** Bits of principalOnlyNeeds: the other sources a request must lack. */
+export const NEEDS_NO_CERTIFICATE = 1;
+export const NEEDS_NO_XFCC = 2;
+export const NEEDS_NO_JWT = 4;
+
+/**
+ * For a route whose caller may be named by the peer principal alone: which other sources the
+ * request must lack for that (NEEDS_* bits: certificate; XFCC when trusted, an untrusted one reads
+ * as absent; JWT). -1 when the principal is never alone: not accepted, or a JWT-SVID is required.
+ */
+export function principalOnlyNeeds(route: CompiledRoute, snapshot: ConfigSnapshot): number {
+  if (route.requireJwtSvid) return -1;
+  const sources = route.sources;
+  let principal = false;
+  let needs = 0;
+  for (let i = 0; i < sources.length; i++) {
+    switch (sources[i]) {
+      case 'principal':
+        principal = true;
+        break;
+      case 'certificate':
+        needs |= NEEDS_NO_CERTIFICATE;
+        break;
+      case 'xfcc':
+        if (snapshot.config.identity.xfcc.trusted) needs |= NEEDS_NO_XFCC;
+        break;
+      case 'jwt':
+        needs |= NEEDS_NO_JWT;
+        break;
+    }
+  }
+  return principal ? needs : -1;
+}
+
+/** True when the request lacks every source in `needs`. A header that is present, even blank, counts. */
+export function otherSourcesAbsent(input: CheckInput, needs: number, snapshot: ConfigSnapshot): boolean {
+  if ((needs & NEEDS_NO_CERTIFICATE) !== 0 && input.certificate !== '') return false;
+  if ((needs & NEEDS_NO_XFCC) !== 0 && input.headers[XFCC_HEADER] !== undefined) return false;
+  if ((needs & NEEDS_NO_JWT) !== 0 && input.headers[snapshot.config.identity.jwt.header] !== undefined) return false;
+  return true;
+}
+
+/** True when the request has a principal and the route's other sources are all absent. */
+export function onlyPrincipalPresent(input: CheckInput, route: CompiledRoute, snapshot: ConfigSnapshot): boolean {
+  if (input.principal === '') return false;
+  const needs = principalOnlyNeeds(route, snapshot);
+  return needs >= 0 && otherSourcesAbsent(input, needs, snapshot);
+}
+
+// Principal → identity result when it is the only source present. A pure function of the principal
+// (no config, clock or bundle involved), so entries never go stale and survive reloads. Bounded by
+// count and key length; the oldest entry goes first. Principals are Envoy-verified peer names: they
+// repeat, and a flood of distinct ones only costs a parse each.
+const PRINCIPAL_CACHE_MAX_ENTRIES = 16_384;
+const PRINCIPAL_CACHE_MAX_KEY_CHARS = 256;
+const principalCache = new Map<string, IdentityResult>();
+const NO_OTHER_SOURCES: readonly IdentitySource[] = Object.freeze([]);
+
+/** The identity result of a request whose only present source is this (non-empty) principal. */
+function principalAlone(principal: string): IdentityResult {
+  const hit = principalCache.get(principal);
+  if (hit !== undefined) return hit;
+  const id = identityFromPrincipal(principal);
+  const result: IdentityResult = Object.freeze(
+    id.ok
+      ? ok(Object.freeze({ spiffeId: id.value.spiffeId, trustDomain: id.value.trustDomain, path: id.value.path, source: 'principal' as const, agreed: NO_OTHER_SOURCES }))
+      : fail(id.error.code, `principal: ${id.error.detail}`),
+  );
+  if (principal.length <= PRINCIPAL_CACHE_MAX_KEY_CHARS) {
+    if (principalCache.size >= PRINCIPAL_CACHE_MAX_ENTRIES) {
+      const oldest = principalCache.keys().next();
+      if (oldest.done !== true) principalCache.delete(oldest.value);
+    }
+    principalCache.set(principal, result);
+  }
+  return result;
+}
+
+/** Entries in the principal cache (tests). */
+export function principalCacheSize(): number {
+  return principalCache.size;
+}
+
+/** Reads every source of the route in order and decides (the reference path; see resolveIdentity). */
+export function resolveAllSources(
+  input: CheckInput,
+  route: CompiledRoute,
+  snapshot: ConfigSnapshot,
+  ctx: IdentityContext,
+): IdentityResult | Promise<IdentityResult> {
   const cfg = snapshot.config.identity;
+  // Read at most once per request, by whichever source needs it first.
   let xfcc: XfccRead | undefined;
-  const xfccOnce = (): XfccRead => (xfcc ??= readXfcc(input.headers[XFCC_HEADER], cfg.xfcc));
   const outcomes: (SourceOutcome | Promise<SourceOutcome>)[] = [];
   let pending = false;
   for (const source of route.sources) {
@@ -58,8 +158,8 @@ export function resolveIdentity(
         }
         // The peer's chain, when a trusted XFCC written for this same peer carries it (§3.3). This
         // reads the header even when xfcc is not an identity source; a malformed one gives no chain.
-        const x = cfg.xfcc.trusted && cfg.xfcc.hop === 'peer' ? xfccOnce() : undefined;
-        const chain = x?.kind === 'elements' ? x.last.Chain : undefined;
+        if (cfg.xfcc.trusted && cfg.xfcc.hop === 'peer') xfcc ??= readXfcc(input.headers[XFCC_HEADER], cfg.xfcc);
+        const chain = cfg.xfcc.trusted && cfg.xfcc.hop === 'peer' && xfcc?.kind === 'elements' ? xfcc.last.Chain : undefined;
         outcomes.push(fromResult(source, verifyCertificate(input.certificate, chain, snapshot, ctx)));
         break;
       }
@@ -68,7 +168,7 @@ export function resolveIdentity(
           outcomes.push({ source, kind: 'absent' });
           break;
         }
-        const x = xfccOnce();
+        const x = (xfcc ??= readXfcc(input.headers[XFCC_HEADER], cfg.xfcc));
         if (x.kind === 'absent') outcomes.push({ source, kind: 'absent' });
         else if (x.kind === 'fail') outcomes.push({ source, kind: 'fail', reason: x.reason, detail: x.detail });
         else if (cfg.xfcc.hop === 'origin' && !cfg.xfcc.trustedProxies.includes(input.principal)) {
@@ -171,16 +271,21 @@ function isSameHop(source: IdentitySource, snapshot: ConfigSnapshot): boolean {
 
 function decide(outcomes: readonly SourceOutcome[], route: CompiledRoute, snapshot: ConfigSnapshot, input: CheckInput): IdentityResult {
   for (const o of outcomes) if (o.kind === 'fail') return fail(o.reason, `${o.source}: ${o.detail}`);
-  const ids = outcomes.filter((o): o is Extract<SourceOutcome, { kind: 'id' }> => o.kind === 'id');
-  // Sources describing the same peer must name the same workload (spec-notes §7.2-3).
-  const sameHop = ids.filter((o) => isSameHop(o.source, snapshot));
-  const first = sameHop[0];
-  for (const o of sameHop) {
-    if (first !== undefined && o.spiffeId !== first.spiffeId) {
-      return fail('IDENTITY_CONFLICT', `${first.source} says ${first.spiffeId} but ${o.source} says ${o.spiffeId}`);
+  // Sources describing the same peer must name the same workload (spec-notes §7.2-3): each is
+  // compared with the first of them, in order.
+  let firstSameHop: IdOutcome | undefined;
+  let chosen: IdOutcome | undefined;
+  for (const o of outcomes) {
+    if (o.kind !== 'id') continue;
+    if (isSameHop(o.source, snapshot)) {
+      if (firstSameHop === undefined) firstSameHop = o;
+      else if (o.spiffeId !== firstSameHop.spiffeId) {
+        return fail('IDENTITY_CONFLICT', `${firstSameHop.source} says ${firstSameHop.spiffeId} but ${o.source} says ${o.spiffeId}`);
+      }
     }
+    // The first ID in order, or with requireJwtSvid the JWT-SVID's.
+    if (chosen === undefined && (!route.requireJwtSvid || o.source === 'jwt')) chosen = o;
   }
-  const chosen = route.requireJwtSvid ? ids.find((o) => o.source === 'jwt') : ids[0];
   if (chosen === undefined) {
     if (route.requireJwtSvid) return fail('JWT_REQUIRED', `route "${route.name}" requires a JWT-SVID`);
     const header = input.headers[XFCC_HEADER];
@@ -192,6 +297,7 @@ function decide(outcomes: readonly SourceOutcome[], route: CompiledRoute, snapsh
         : `no caller identity in any of: ${route.sources.join(', ')}`,
     );
   }
-  const agreed = ids.filter((o) => o !== chosen && o.spiffeId === chosen.spiffeId).map((o) => o.source);
+  const agreed: IdentitySource[] = [];
+  for (const o of outcomes) if (o.kind === 'id' && o !== chosen && o.spiffeId === chosen.spiffeId) agreed.push(o.source);
   return ok({ spiffeId: chosen.spiffeId, trustDomain: chosen.trustDomain, path: chosen.path, source: chosen.source, agreed });
 }

@@ -112,23 +112,146 @@ export interface RouteIndex<R> {
   readonly byHost: ReadonlyMap<string, readonly R[]>;
   /** For any other host: the routes without a host list or with a "*.suffix" entry. */
   readonly otherHosts: readonly R[];
+  /** The same candidate lists, each with its path tree. */
+  readonly lists: ReadonlyMap<string, CandidateList<R>>;
+  readonly otherList: CandidateList<R>;
+}
+
+/**
+ * One host's candidate routes and, once built, a tree of their literal leading path segments: a
+ * request walks it along its own segments, and the node where it stops lists (in config order) the
+ * only routes whose paths could match, so a host shared by many routes is not scanned.
+ */
+export interface CandidateList<R> {
+  readonly routes: readonly R[];
+  readonly tree: PathNode<R>;
+}
+
+/** A node of the path tree: the routes that could match a path that reaches it, and its children. */
+interface PathNode<R> {
+  readonly children: Map<string, PathNode<R>>;
+  /** Positions (in the list) of the routes with a pattern whose literal leading segments end here. */
+  readonly own: number[];
+  /** The routes of this node and of all its ancestors, in config order. */
+  candidates: readonly R[];
 }
 
 /** Builds the host index once per config; matching through it gives the same route as a full scan. */
 export function indexRoutes<R extends MatchableRoute>(routes: readonly R[]): RouteIndex<R> {
-  const hosts = new Set<string>();
-  for (const r of routes) for (const h of r.matcher.hosts?.exact ?? []) hosts.add(h);
-  const couldMatch = (r: R, host: string): boolean => {
+  // One pass in config order: each list receives its routes in that order, each route at most once.
+  const perHost = new Map<string, R[]>();
+  for (const r of routes) for (const h of r.matcher.hosts?.exact ?? []) if (!perHost.has(h)) perHost.set(h, []);
+  const other: R[] = [];
+  for (const r of routes) {
     const m = r.matcher.hosts;
-    return m === undefined || m.exact.has(host) || m.suffixes.some((s) => host.length > s.length && host.endsWith(s));
-  };
+    if (m === undefined) {
+      for (const list of perHost.values()) list.push(r);
+      other.push(r);
+      continue;
+    }
+    for (const h of m.exact) perHost.get(h)?.push(r);
+    if (m.suffixes.length === 0) continue;
+    other.push(r);
+    for (const [h, list] of perHost) {
+      if (!m.exact.has(h) && m.suffixes.some((s) => h.length > s.length && h.endsWith(s))) list.push(r);
+    }
+  }
   const byHost = new Map<string, readonly R[]>();
-  for (const h of hosts) byHost.set(h, Object.freeze(routes.filter((r) => couldMatch(r, h))));
-  const otherHosts = Object.freeze(routes.filter((r) => r.matcher.hosts === undefined || r.matcher.hosts.suffixes.length > 0));
-  return { byHost, otherHosts };
+  const lists = new Map<string, CandidateList<R>>();
+  for (const [h, list] of perHost) {
+    const frozen = Object.freeze(list);
+    byHost.set(h, frozen);
+    lists.set(h, { routes: frozen, tree: buildPathTree(frozen) });
+  }
+  const otherHosts = Object.freeze(other);
+  return { byHost, otherHosts, lists, otherList: { routes: otherHosts, tree: buildPathTree(otherHosts) } };
 }
 
 /** The routes worth trying for a (normalised) host, in config order. */
 export function routeCandidates<R>(index: RouteIndex<R>, host: string): readonly R[] {
   return index.byHost.get(host) ?? index.otherHosts;
+}
+
+/**
+ * First route (in config order) that matches the normalised request, through the index: the same
+ * route as matchRoute over every route, trying only the candidates of the host and path tree.
+ */
+export function matchIndexedRoute<R extends MatchableRoute>(index: RouteIndex<R>, host: string, path: string, method: string): R | undefined {
+  const list = index.lists.get(host) ?? index.otherList;
+  if (list.routes.length === 0) return undefined;
+  return matchRoute(pathCandidates(list.tree, path), host, path, method);
+}
+
+/**
+ * The candidates of the deepest node a path reaches by its segments ("/a/b" → "a", "b"). A route can
+ * only match a path whose leading segments equal its pattern's literal leading segments (exact path,
+ * "/prefix/**" on segment boundaries, literals before the first "*"), and those lead to an ancestor of
+ * (or to) that node, so no route that could match is left out.
+ */
+export function pathCandidates<R>(tree: PathNode<R>, path: string): readonly R[] {
+  let node = tree;
+  if (path.charCodeAt(0) !== 0x2f) return node.candidates;
+  let pos = 1;
+  while (node.children.size > 0) {
+    let end = path.indexOf('/', pos);
+    if (end === -1) end = path.length;
+    const child = node.children.get(path.slice(pos, end));
+    if (child === undefined) break;
+    node = child;
+    if (end === path.length) break;
+    pos = end + 1;
+  }
+  return node.candidates;
+}
+
+/** The literal leading segments of a pattern: where it sits in the path tree. */
+function literalSegments(p: PathPattern): readonly string[] {
+  switch (p.kind) {
+    case 'any':
+      return [];
+    case 'exact':
+      return p.path.startsWith('/') ? p.path.slice(1).split('/') : [];
+    case 'prefix':
+      return p.prefix === '' ? [] : p.prefix.slice(1).split('/');
+    case 'segments': {
+      const out: string[] = [];
+      for (const seg of p.segments) {
+        if (seg === null) break;
+        out.push(seg);
+      }
+      return out;
+    }
+  }
+}
+
+/** The path tree of one candidate list. */
+export function buildPathTree<R extends MatchableRoute>(routes: readonly R[]): PathNode<R> {
+  const root: PathNode<R> = { children: new Map(), own: [], candidates: [] };
+  for (const [i, r] of routes.entries()) {
+    // No path list: every path. An empty list matches nothing and sits nowhere.
+    const paths = r.matcher.paths;
+    if (paths === undefined) {
+      root.own.push(i);
+      continue;
+    }
+    for (const p of paths) {
+      let node = root;
+      for (const seg of literalSegments(p)) {
+        let child = node.children.get(seg);
+        if (child === undefined) {
+          child = { children: new Map(), own: [], candidates: [] };
+          node.children.set(seg, child);
+        }
+        node = child;
+      }
+      if (node.own[node.own.length - 1] !== i) node.own.push(i);
+    }
+  }
+  const fill = (node: PathNode<R>, inherited: readonly number[]): void => {
+    const positions = node.own.length === 0 ? inherited : [...new Set([...inherited, ...node.own])].sort((a, b) => a - b);
+    node.candidates = Object.freeze(positions.map((i) => routes[i] as R));
+    for (const child of node.children.values()) fill(child, positions);
+  };
+  fill(root, []);
+  return root;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   compileRouteMatcher,
   indexRoutes,
+  matchIndexedRoute,
   matchRoute,
   routeCandidates,
   routeMatches,
@@ -169,5 +170,50 @@ describe('indexRoutes', () => {
     const index = indexRoutes(routes);
     expect(routeCandidates(index, 'a.example.com').map((r) => r.name)).toEqual(['a', 'any', 'wild']);
     expect(routeCandidates(index, 'c.example.com').map((r) => r.name)).toEqual(['any', 'wild']);
+  });
+});
+
+describe('matchIndexedRoute', () => {
+  const HOSTS = ['a.example.com', 'b.example.com', 'x.a.example.com', 'other.org'] as const;
+  const HOST_PATTERNS = ['a.example.com', 'b.example.com', '*.example.com', '*.a.example.com', '*'] as const;
+  const PATTERNS = ['**', '/**', '/', '/a', '/a/**', '/a/b', '/a/b/**', '/a/*', '/a/*/c', '/*/b/**', '/*', '/ab', '/b', '/a/b/c/d', '/%3A'] as const;
+  const PATHS = ['', 'a', '/', '/a', '/a/', '/ab', '/a/b', '/a/b/', '/a/bc', '/a/b/c', '/a/b/c/d', '/a/x/c', '/q/b', '/q/b/z', '/b', '/%3A', '/a/b/c/d/e'] as const;
+
+  it('selects exactly the route a full scan selects, for any routes, host, path and method', () => {
+    const routeArb = fc.record({
+      hosts: fc.option(fc.uniqueArray(fc.constantFrom(...HOST_PATTERNS), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+      paths: fc.option(fc.uniqueArray(fc.constantFrom(...PATTERNS), { maxLength: 3 }), { nil: undefined }),
+      methods: fc.option(fc.constantFrom(['GET'], ['POST', 'GET']), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(routeArb, { maxLength: 10 }),
+        fc.constantFrom(...HOSTS),
+        fc.constantFrom(...PATHS),
+        fc.constantFrom('GET', 'POST', 'PUT'),
+        (blocks, host, path, method) => {
+          const routes = blocks.map((b, i) =>
+            route(`r${i}`, { ...(b.hosts ? { hosts: b.hosts } : {}), ...(b.paths ? { paths: b.paths } : {}), ...(b.methods ? { methods: b.methods } : {}) }),
+          );
+          const index = indexRoutes(routes);
+          expect(matchIndexedRoute(index, host, path, method)?.name).toBe(matchRoute(routes, host, path, method)?.name);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('tries only the routes under the path\'s literal segments (many routes on one host)', () => {
+    const routes = Array.from({ length: 200 }, (_, k) => route(`r${k}`, { hosts: ['api.internal'], paths: [`/api/r${k}/**`] }));
+    routes.push(route('fallback', { paths: ['/**'] }));
+    const index = indexRoutes(routes);
+    expect(matchIndexedRoute(index, 'api.internal', '/api/r150/items/4', 'GET')?.name).toBe('r150');
+    expect(matchIndexedRoute(index, 'api.internal', '/api/r1500', 'GET')?.name).toBe('fallback');
+    expect(matchIndexedRoute(index, 'api.internal', '/api', 'GET')?.name).toBe('fallback');
+    expect(matchIndexedRoute(index, 'elsewhere', '/api/r150', 'GET')?.name).toBe('fallback');
+    // The tree of the host's list: under "/api/r150" only r150 and the catch-all are candidates.
+    const list = index.lists.get('api.internal');
+    const names = list?.tree.children.get('api')?.children.get('r150')?.candidates.map((r) => r.name);
+    expect(names).toEqual(['r150', 'fallback']);
   });
 });

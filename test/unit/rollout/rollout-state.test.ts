@@ -73,6 +73,27 @@ describe('RolloutState', () => {
     expect(state.settingOf(other.routesByName.get('zzz')!)).toEqual({ mode: 'enforce', enforcePercent: 5, outsideCohort: 'warn' });
   });
 
+  it('answers settingOf by route object and by name alike: this snapshot, _unmatched, a replaced snapshot', () => {
+    const snap = snapshotOf(CONFIG);
+    const state = new RolloutState(snap, { stats: new RolloutStats(), now: () => T0 });
+    state.setOverride('b', override('enforce', 40));
+    state.setOverride('_unmatched', override('shadow'));
+    // A route object of an older snapshot with the same name (an in-flight Check across a reload)
+    // gets the current setting of that name, as every route object of the current snapshot does.
+    const older = snapshotOf(CONFIG);
+    for (const s of [snap, older]) {
+      expect(state.settingOf(s.routesByName.get('a')!)).toBe(state.get('a'));
+      expect(state.settingOf(s.routesByName.get('b')!)).toMatchObject({ mode: 'enforce', enforcePercent: 40, source: 'override' });
+      expect(state.settingOf(s.unmatched)).toMatchObject({ mode: 'shadow', source: 'override' });
+    }
+    // After a reload the new snapshot's objects are found, the replaced ones by name.
+    const next = snapshotOf(`routes: [{ name: c }, { name: b, mode: shadow }]`);
+    state.applySnapshot(next);
+    expect(state.settingOf(next.routesByName.get('b')!)).toMatchObject({ mode: 'enforce', enforcePercent: 40 });
+    expect(state.settingOf(next.routesByName.get('c')!)).toMatchObject({ mode: 'shadow', source: 'config' });
+    expect(state.settingOf(snap.routesByName.get('a')!)).toEqual({ mode: 'enforce', enforcePercent: 30, outsideCohort: 'shadow' });
+  });
+
   it('rolls every route back to shadow in one change', () => {
     const { state, changes } = setup();
     const before = changes.length;

@@ -1,6 +1,6 @@
 // Prometheus metrics (prom-client, own registry, prefix spiffe_authz_). Labels are bounded: route
 // names come from the config, the rest from fixed sets. Never a SPIFFE ID, path or header value.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
 import { MODES, type Mode, type Verdict } from '../authz/types.js';
 
 /** The server's metrics and the registry that exposes them. */
@@ -70,6 +70,65 @@ class CheckTally {
   }
 }
 
+/**
+ * A histogram without labels whose observations are a bucket search and three additions on plain
+ * numbers (prom-client's observe() hashes a label set on every call); prom-client exposes it
+ * through the values this class reports at scrape time.
+ */
+class PlainHistogram extends Histogram {
+  private readonly metricName: string;
+  private readonly metricHelp: string;
+  private readonly bounds: readonly number[];
+  private readonly counts: Float64Array;
+  private sum = 0;
+  private count = 0;
+
+  constructor(config: { name: string; help: string; buckets: number[]; registers: Registry[] }) {
+    super(config);
+    this.metricName = config.name;
+    this.metricHelp = config.help;
+    this.bounds = [...config.buckets].sort((a, b) => a - b);
+    this.counts = new Float64Array(this.bounds.length);
+  }
+
+  /** Observes one value. */
+  add(value: number): void {
+    const b = this.bounds;
+    for (let i = 0; i < b.length; i++) {
+      if (value <= (b[i] as number)) {
+        (this.counts[i] as number)++;
+        break;
+      }
+    }
+    this.sum += value;
+    this.count++;
+  }
+
+  // The registry asks for getForPromString when a metric has it, as prom-client's Histogram does.
+  async getForPromString(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+    return Promise.resolve(this.snapshot());
+  }
+
+  override async get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+    return Promise.resolve(this.snapshot());
+  }
+
+  private snapshot(): MetricObjectWithValues<MetricValueWithName<string>> {
+    const name = this.metricName;
+    const bucket = `${name}_bucket`;
+    const values: MetricValueWithName<string>[] = [];
+    let cumulative = 0;
+    this.bounds.forEach((le, i) => {
+      cumulative += this.counts[i] as number;
+      values.push({ metricName: bucket, labels: { le }, value: cumulative });
+    });
+    values.push({ metricName: bucket, labels: { le: '+Inf' }, value: this.count });
+    values.push({ metricName: `${name}_sum`, labels: {}, value: this.sum });
+    values.push({ metricName: `${name}_count`, labels: {}, value: this.count });
+    return { name, help: this.metricHelp, type: 'histogram', aggregator: 'sum', collect: undefined, values } as unknown as MetricObjectWithValues<MetricValueWithName<string>>;
+  }
+}
+
 /** Creates the metric families on a fresh registry. */
 export function createMetrics(options: { readonly defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
@@ -101,7 +160,7 @@ export function createMetrics(options: { readonly defaultMetrics?: boolean } = {
     registers: [registry],
     collect: publish,
   });
-  const duration = new Histogram({
+  const duration = new PlainHistogram({
     name: 'spiffe_authz_check_duration_seconds',
     help: 'Time spent handling one Check, from receipt to response.',
     buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
@@ -196,7 +255,7 @@ export function createMetrics(options: { readonly defaultMetrics?: boolean } = {
     registry,
     recordCheck(v, seconds) {
       tallyOf(v).count++;
-      duration.observe(seconds);
+      duration.add(seconds);
     },
     recordConfigLoad,
     setRouteSettings,

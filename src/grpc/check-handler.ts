@@ -30,24 +30,25 @@ export interface CheckHandlerDeps {
 }
 
 /** The outcome of one Check: the encoded CheckResponse, the verdict, and the input when it converted. */
-export interface CheckOutcome {
-  /** The CheckResponse of `verdict`, as sent (ResponseEncoder). */
-  readonly bytes: Buffer;
-  readonly verdict: Verdict;
-  readonly input: CheckInput | undefined;
+export class CheckOutcome {
+  /** Time from receipt to answer (ns), set by the gRPC handler once answered; 0 before. */
+  elapsedNs = 0;
+
+  constructor(
+    /** The CheckResponse of `verdict`, as sent (ResponseEncoder). */
+    readonly bytes: Buffer,
+    readonly verdict: Verdict,
+    readonly input: CheckInput | undefined,
+  ) {}
+
   /** The same response as a message (toEnvoy); built on demand, for tests and tools. */
-  readonly response: WireCheckResponse;
+  get response(): WireCheckResponse {
+    return toEnvoy(this.verdict);
+  }
 }
 
 function outcomeOf(encoder: ResponseEncoder, verdict: Verdict, input: CheckInput | undefined): CheckOutcome {
-  return {
-    bytes: encoder.encode(verdict),
-    verdict,
-    input,
-    get response() {
-      return toEnvoy(verdict);
-    },
-  };
+  return new CheckOutcome(encoder.encode(verdict), verdict, input);
 }
 
 function failClosed(adeps: AuthorizeDeps, encoder: ResponseEncoder, routeName: string, e: unknown, input: CheckInput | undefined): CheckOutcome {
@@ -92,7 +93,8 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
     identity: deps.authorizeDeps?.identity ?? (() => ({ now: Date.now(), bundles: () => undefined })),
   };
   const now = deps.now ?? Date.now;
-  const record = (outcome: CheckOutcome, elapsedNs: number): void => {
+  const record = (outcome: CheckOutcome): void => {
+    const elapsedNs = outcome.elapsedNs;
     try {
       deps.stats.record(outcome.verdict, now());
       deps.metrics.recordCheck(outcome.verdict, elapsedNs / 1e9);
@@ -105,14 +107,16 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
   // Counters, metrics and the decision log are written once per event-loop turn, after the
   // responses of that turn went out: grpc-js flushes an answer only when the handler returns, so
   // recording inline would add its cost to every caller's latency.
-  const pending: { outcome: CheckOutcome; elapsedNs: number }[] = [];
+  let pending: CheckOutcome[] = [];
   const drain = (): void => {
-    const batch = pending.splice(0, pending.length);
-    for (const p of batch) record(p.outcome, p.elapsedNs);
+    const batch = pending;
+    pending = [];
+    for (let i = 0; i < batch.length; i++) record(batch[i] as CheckOutcome);
   };
   const answer = (callback: grpc.sendUnaryData<Buffer>, outcome: CheckOutcome, started: bigint): void => {
     callback(null, outcome.bytes);
-    pending.push({ outcome, elapsedNs: Number(process.hrtime.bigint() - started) });
+    outcome.elapsedNs = Number(process.hrtime.bigint() - started);
+    pending.push(outcome);
     if (pending.length === 1) setImmediate(drain);
   };
   return (call, callback) => {

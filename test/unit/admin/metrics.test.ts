@@ -64,3 +64,20 @@ describe('createMetrics', () => {
     expect(text).toContain('spiffe_authz_state_file_errors_total 1');
   });
 });
+
+describe('spiffe_authz_check_duration_seconds', () => {
+  it('exposes cumulative buckets, sum and count of what was observed', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    const v: Verdict = { decisionId: 'd', route: 'r', mode: 'enforce', enforcePercent: 100, decision: 'allow', effect: 'allow', reason: 'ALLOWED', detail: '', rule: '', identity: undefined };
+    for (const seconds of [0.000005, 0.00003, 0.00003, 0.002, 1]) m.recordCheck(v, seconds);
+    const lines = (await m.registry.metrics()).split('\n').filter((l) => l.startsWith('spiffe_authz_check_duration_seconds'));
+    expect(lines).toContain('spiffe_authz_check_duration_seconds_bucket{le="0.00001"} 1');
+    expect(lines).toContain('spiffe_authz_check_duration_seconds_bucket{le="0.00005"} 3');
+    expect(lines).toContain('spiffe_authz_check_duration_seconds_bucket{le="0.0025"} 4');
+    expect(lines).toContain('spiffe_authz_check_duration_seconds_bucket{le="0.05"} 4');
+    expect(lines).toContain('spiffe_authz_check_duration_seconds_bucket{le="+Inf"} 5');
+    expect(lines).toContain('spiffe_authz_check_duration_seconds_count 5');
+    expect(lines.find((l) => l.startsWith('spiffe_authz_check_duration_seconds_sum'))).toMatch(/ 1\.00206\d*$/);
+    expect((await m.registry.metrics())).toContain('# TYPE spiffe_authz_check_duration_seconds histogram');
+  });
+});

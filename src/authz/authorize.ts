@@ -1,12 +1,15 @@
 // One Check, transport-neutral: route → identity → policy → rollout. Pure apart from the injected
-// id generator; an exception anywhere inside fails closed (allowed only on a route in shadow).
+// id generator (and the memo of outcomes, which gives the same answers, only sooner); an exception
+// anywhere inside fails closed (allowed only on a route in shadow).
 import type { CompiledRoute, ConfigSnapshot } from '../config/compile.js';
-import { resolveIdentity, type IdentityContext, type IdentityResult } from '../identity/resolve-identity.js';
-import { evaluatePolicy, type PolicyOutcome } from '../policy/evaluate-policy.js';
+import { otherSourcesAbsent, principalOnlyNeeds, resolveIdentity, type IdentityContext, type IdentityResult } from '../identity/resolve-identity.js';
+import { evaluatePolicy } from '../policy/evaluate-policy.js';
 import { normalizePath } from '../policy/normalize-path.js';
-import { matchRoute, routeCandidates } from '../policy/route-match.js';
-import { COHORT_BUCKETS, applyRolloutWithPercent, cohortBucket, cohortThreshold } from '../rollout/cohort.js';
+import { matchIndexedRoute } from '../policy/route-match.js';
+import { applyRollout } from '../rollout/apply-rollout.js';
+import { COHORT_BUCKETS, cohortBucket, cohortThreshold } from '../rollout/cohort.js';
 import type { RouteSetting } from '../rollout/rollout-state.js';
+import { DecisionMemo, type MemoEntry, type Outcome } from './decision-memo.js';
 import { checkRequestLimits, type LimitExceeded } from './request-limits.js';
 import type { CheckInput, Decision, Effect, Mode, Verdict } from './types.js';
 
@@ -24,16 +27,26 @@ export interface AuthorizeDeps {
  * (a path over limits.maxPathBytes) the path is not matched: an unnamed request goes to _unmatched.
  */
 export function selectRoute(snapshot: ConfigSnapshot, input: CheckInput, byNameOnly = false): { route: CompiledRoute; detail: string } {
-  if (input.routeName !== undefined) {
-    const named = snapshot.routesByName.get(input.routeName);
-    if (named !== undefined) return { route: named, detail: '' };
-    return { route: snapshot.unmatched, detail: `context_extensions names route "${input.routeName}", which is not configured` };
-  }
-  if (byNameOnly) return { route: snapshot.unmatched, detail: 'the path was not matched: it is over limits.maxPathBytes' };
-  const found = matchRoute(routeCandidates(snapshot.routeIndex, input.host), input.host, normalizePath(input.path), input.method);
-  if (found !== undefined) return { route: found, detail: '' };
-  return { route: snapshot.unmatched, detail: 'no route matches the host, path and method' };
+  const route = routeOf(snapshot, input, byNameOnly);
+  return { route, detail: route === snapshot.unmatched ? unmatchedDetail(input, byNameOnly) : '' };
 }
+
+/** selectRoute's route, without building its result. */
+function routeOf(snapshot: ConfigSnapshot, input: CheckInput, byNameOnly: boolean): CompiledRoute {
+  if (input.routeName !== undefined) return snapshot.routesByName.get(input.routeName) ?? snapshot.unmatched;
+  if (byNameOnly) return snapshot.unmatched;
+  return matchIndexedRoute(snapshot.routeIndex, input.host, normalizePath(input.path), input.method) ?? snapshot.unmatched;
+}
+
+/** Why routeOf gave the unmatched route (only computed for a request that gets it). */
+function unmatchedDetail(input: CheckInput, byNameOnly: boolean): string {
+  if (input.routeName !== undefined) return `context_extensions names route "${input.routeName}", which is not configured`;
+  if (byNameOnly) return 'the path was not matched: it is over limits.maxPathBytes';
+  return 'no route matches the host, path and method';
+}
+
+/** Outcomes of principal-only Checks, for the snapshot in use (decision-memo.ts). */
+const memo = new DecisionMemo();
 
 /**
  * Decides one Check under one config snapshot. Never throws (nor rejects). Synchronous unless a
@@ -47,54 +60,104 @@ export function authorize(snapshot: ConfigSnapshot, input: CheckInput, deps: Aut
     // Oversized requests are decided before any identity source is parsed; the route's mode still
     // decides the effect (a shadow route lets them through, counted as would-deny).
     const tooLarge = checkRequestLimits(input, snapshot.config.limits);
-    const selected = selectRoute(snapshot, input, tooLarge?.limit === 'maxPathBytes');
-    const r = selected.route;
+    const byNameOnly = tooLarge !== undefined && tooLarge.limit === 'maxPathBytes';
+    // A Check with a principal may find its outcome remembered (by route and principal); a named
+    // route is then not even looked up.
+    let remember = false;
+    let remembered: MemoEntry | undefined;
+    let r: CompiledRoute;
+    if (tooLarge === undefined && input.principal !== '') {
+      remember = true;
+      if (input.routeName !== undefined) {
+        remembered = memo.getNamed(snapshot, input.routeName, input.principal);
+        r = remembered !== undefined ? remembered.route : routeOf(snapshot, input, false);
+      } else {
+        r = routeOf(snapshot, input, false);
+        remembered = memo.getMatched(snapshot, r, input.principal);
+      }
+    } else r = routeOf(snapshot, input, byNameOnly);
     route = r;
     // Read before any await, in the same tick as the snapshot: a Check that goes async keeps the
     // setting it started with, as it keeps its snapshot.
     const setting = deps.settingOf(r);
     mode = setting.mode;
-    const m = setting.mode;
     if (tooLarge !== undefined) return tooLargeVerdict(decisionId, r, setting, tooLarge);
-    const identity = resolveIdentity(input, r, snapshot, deps.identity(snapshot));
-    if (identity instanceof Promise) {
-      return identity.then(
-        (id) => decide(decisionId, r, setting, selected.detail, id, snapshot),
-        (e: unknown) => internalErrorVerdict(decisionId, r.name, m, e),
-      );
+    const ctx = deps.identity(snapshot);
+    // Remembered for this very route, and the request still carries no source besides the principal.
+    if (remembered !== undefined && remembered.route === r && otherSourcesAbsent(input, remembered.needs, snapshot)) {
+      return verdictOf(decisionId, r, setting, remembered.outcome);
     }
-    return decide(decisionId, r, setting, selected.detail, identity, snapshot);
+    const identity = resolveIdentity(input, r, snapshot, ctx);
+    if (identity instanceof Promise) return decideLater(identity, decisionId, r, setting, snapshot, input, byNameOnly);
+    return decide(decisionId, r, setting, identity, snapshot, input, byNameOnly, remember);
   } catch (e) {
     return internalErrorVerdict(decisionId, route?.name ?? snapshot.unmatched.name, mode ?? 'enforce', e);
   }
 }
 
-function decide(decisionId: string, route: CompiledRoute, setting: RouteSetting, routeDetail: string, identity: IdentityResult, snapshot: ConfigSnapshot): Verdict {
-  const mode = setting.mode;
+function decideLater(
+  identity: Promise<IdentityResult>,
+  decisionId: string,
+  route: CompiledRoute,
+  setting: RouteSetting,
+  snapshot: ConfigSnapshot,
+  input: CheckInput,
+  byNameOnly: boolean,
+): Promise<Verdict> {
+  return identity.then(
+    (id) => decide(decisionId, route, setting, id, snapshot, input, byNameOnly, false),
+    (e: unknown) => internalErrorVerdict(decisionId, route.name, setting.mode, e),
+  );
+}
+
+function decide(
+  decisionId: string,
+  route: CompiledRoute,
+  setting: RouteSetting,
+  identity: IdentityResult,
+  snapshot: ConfigSnapshot,
+  input: CheckInput,
+  byNameOnly: boolean,
+  remember: boolean,
+): Verdict {
   try {
-    let outcome: PolicyOutcome;
-    if (route.fixedDecision !== undefined) {
-      outcome = { decision: route.fixedDecision, reason: 'NO_ROUTE', rule: '', detail: routeDetail };
-    } else if (!identity.ok) {
-      outcome = { decision: 'deny', reason: identity.error.code, rule: '', detail: identity.error.detail };
-    } else {
-      outcome = evaluatePolicy(route, identity.value, snapshot.trustDomains);
+    const outcome = outcomeOf(route, identity, snapshot, input, byNameOnly);
+    if (remember) {
+      // Remembered only when the principal alone named the caller: then nothing else in the request
+      // went into the outcome (the route's rules, the snapshot's trust domains and the principal did).
+      const needs = principalOnlyNeeds(route, snapshot);
+      if (needs >= 0 && otherSourcesAbsent(input, needs, snapshot)) memo.set(snapshot, input.routeName, input.principal, { route, needs, outcome });
     }
-    return {
-      decisionId,
-      route: route.name,
-      mode,
-      enforcePercent: setting.enforcePercent,
-      decision: outcome.decision,
-      effect: rolloutEffect(setting, outcome.decision, route.name, identity.ok ? identity.value.spiffeId : undefined),
-      reason: outcome.reason,
-      detail: outcome.detail,
-      rule: outcome.rule,
-      identity: identity.ok ? identity.value : undefined,
-    };
+    return verdictOf(decisionId, route, setting, outcome);
   } catch (e) {
-    return internalErrorVerdict(decisionId, route.name, mode, e);
+    return internalErrorVerdict(decisionId, route.name, setting.mode, e);
   }
+}
+
+/** The decision of the route's policy (or of the unmatched route) for the identity found. */
+function outcomeOf(route: CompiledRoute, identity: IdentityResult, snapshot: ConfigSnapshot, input: CheckInput, byNameOnly: boolean): Outcome {
+  if (route.fixedDecision !== undefined) {
+    const caller = identity.ok ? identity.value : undefined;
+    return { decision: route.fixedDecision, reason: 'NO_ROUTE', rule: '', detail: unmatchedDetail(input, byNameOnly), identity: caller };
+  }
+  if (!identity.ok) return { decision: 'deny', reason: identity.error.code, rule: '', detail: identity.error.detail, identity: undefined };
+  const p = evaluatePolicy(route, identity.value, snapshot.trustDomains);
+  return { decision: p.decision, reason: p.reason, rule: p.rule, detail: p.detail, identity: identity.value };
+}
+
+function verdictOf(decisionId: string, route: CompiledRoute, setting: RouteSetting, o: Outcome): Verdict {
+  return {
+    decisionId,
+    route: route.name,
+    mode: setting.mode,
+    enforcePercent: setting.enforcePercent,
+    decision: o.decision,
+    effect: rolloutEffect(setting, o.decision, route.name, o.identity?.spiffeId),
+    reason: o.reason,
+    detail: o.detail,
+    rule: o.rule,
+    identity: o.identity,
+  };
 }
 
 function tooLargeVerdict(decisionId: string, route: CompiledRoute, setting: RouteSetting, exceeded: LimitExceeded): Verdict {
@@ -113,13 +176,15 @@ function tooLargeVerdict(decisionId: string, route: CompiledRoute, setting: Rout
 }
 
 /**
- * The effect of a decision under a route's setting. The caller's cohort bucket is hashed only when
- * it can matter: a deny on an enforce route with a percent below 100.
+ * The effect of a decision under a route's setting; the same as applyRolloutWithPercent with the
+ * caller's cohort bucket, which is hashed only when it can matter: a deny on an enforce route with
+ * a percent below 100.
  */
 export function rolloutEffect(setting: RouteSetting, decision: Decision, route: string, spiffeId: string | undefined): Effect {
-  const partial = setting.mode === 'enforce' && decision === 'deny' && cohortThreshold(setting.enforcePercent) < COHORT_BUCKETS;
-  const bucket = partial ? cohortBucket(route, spiffeId) : 0;
-  return applyRolloutWithPercent(setting.mode, decision, { enforcePercent: setting.enforcePercent, outsideCohort: setting.outsideCohort, bucket }).effect;
+  if (decision === 'allow' || setting.mode !== 'enforce') return applyRollout(setting.mode, decision);
+  const threshold = cohortThreshold(setting.enforcePercent);
+  if (threshold >= COHORT_BUCKETS) return 'deny';
+  return applyRollout(cohortBucket(route, spiffeId) < threshold ? 'enforce' : setting.outsideCohort, decision);
 }
 
 /**

@@ -86,13 +86,59 @@ interface Slicers {
 
 function readString(r: Reader, limit: number): string {
   const end = readLength(r, limit);
-  const start = r.pos;
+  return readText(r, r.pos, end);
+}
+
+/** The text of bytes [start, end), which the reader then moves past. */
+function readText(r: Reader, start: number, end: number): string {
   r.pos = end;
   const buf = r.buf as unknown as Slicers & Buffer;
   // Header names and values, ids and paths are ASCII nearly always: Latin-1 decoding of bytes
   // below 0x80 is the same text as UTF-8 decoding, and about twice as fast.
   for (let i = start; i < end; i++) if ((buf[i] as number) >= 0x80) return buf.utf8Slice(start, end);
   return buf.latin1Slice(start, end);
+}
+
+/** Keys of at most this many bytes are interned (header names, context_extensions keys). */
+const MAX_INTERNED_KEY = 40;
+const INTERN_SLOTS = 256;
+const interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
+
+/**
+ * A map key. The same few header names come in every request: the last string seen for a hash
+ * slot is reused when the bytes match, which spares the decoding and, as V8 internalizes property
+ * names, the hashing of a fresh string when the key is stored.
+ */
+function readKey(r: Reader, limit: number): string {
+  const end = readLength(r, limit);
+  const start = r.pos;
+  const len = end - start;
+  if (len > MAX_INTERNED_KEY) return readText(r, start, end);
+  const buf = r.buf;
+  let h = len;
+  for (let i = start; i < end; i++) {
+    const c = buf[i] as number;
+    if (c >= 0x80) return readText(r, start, end);
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  const slot = h & (INTERN_SLOTS - 1);
+  const cached = interned[slot];
+  if (cached !== undefined && cached.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (cached.charCodeAt(i) !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      r.pos = end;
+      return cached;
+    }
+  }
+  const s = readText(r, start, end);
+  interned[slot] = s;
+  return s;
 }
 
 /** One map<string, string> entry (key 1, value 2) into `into`; absent key or value is "". */
@@ -102,7 +148,7 @@ function readMapEntry(r: Reader, limit: number, into: Record<string, string>): v
   let value = '';
   while (r.pos < end) {
     const tag = readVarint(r, end);
-    if (tag === 0x0a) key = readString(r, end);
+    if (tag === 0x0a) key = readKey(r, end);
     else if (tag === 0x12) value = readString(r, end);
     else skipField(r, tag & 7, end);
   }

@@ -75,6 +75,44 @@ function prefixOf(logger: Logger): LinePrefix {
   return p;
 }
 
+/** The verdict fields a run of Checks on one route shares, with their JSON text. */
+interface OutcomeFragment {
+  readonly mode: Verdict['mode'];
+  readonly enforcePercent: number;
+  readonly decision: Verdict['decision'];
+  readonly effect: Verdict['effect'];
+  readonly reason: Verdict['reason'];
+  readonly detail: string;
+  readonly rule: string;
+  readonly text: string;
+}
+
+/** Fragments kept per route and routes kept (bounded, as route names come from the config). */
+const FRAGMENTS_PER_ROUTE = 8;
+const FRAGMENT_ROUTES = 4096;
+const fragments = new Map<string, OutcomeFragment[]>();
+
+/** `,"route":…,"mode":…, … ,"rule":…` for `v`, from a small cache: most Checks repeat the last outcome of their route. */
+function outcomeFragment(v: Verdict): string {
+  let list = fragments.get(v.route);
+  if (list === undefined) {
+    if (fragments.size >= FRAGMENT_ROUTES) fragments.clear();
+    list = [];
+    fragments.set(v.route, list);
+  }
+  for (let i = 0; i < list.length; i++) {
+    const f = list[i] as OutcomeFragment;
+    if (f.reason === v.reason && f.effect === v.effect && f.mode === v.mode && f.decision === v.decision && f.enforcePercent === v.enforcePercent && f.rule === v.rule && f.detail === v.detail) return f.text;
+  }
+  const text =
+    `,"route":${q(v.route)},"mode":"${v.mode}","enforcePercent":${v.enforcePercent}` +
+    `,"decision":"${v.decision}","effect":"${v.effect}","reason":"${v.reason}"` +
+    `,"detail":${q(v.detail)},"rule":${q(v.rule)}`;
+  if (list.length >= FRAGMENTS_PER_ROUTE) list.shift();
+  list.push({ mode: v.mode, enforcePercent: v.enforcePercent, decision: v.decision, effect: v.effect, reason: v.reason, detail: v.detail, rule: v.rule, text });
+  return text;
+}
+
 /**
  * The decision line for one Check as JSON text (newline included). `prefix` is what pino puts first
  * (level, time, base fields and bindings); every string is escaped by JSON.stringify.
@@ -84,9 +122,7 @@ export function formatDecisionLine(prefix: string, v: Verdict, input: CheckInput
   return (
     `{${prefix}` +
     `,"decisionId":${q(v.decisionId)},"requestId":${q(input?.requestId ?? '')}` +
-    `,"route":${q(v.route)},"mode":"${v.mode}","enforcePercent":${v.enforcePercent}` +
-    `,"decision":"${v.decision}","effect":"${v.effect}","reason":"${v.reason}"` +
-    `,"detail":${q(v.detail)},"rule":${q(v.rule)}` +
+    outcomeFragment(v) +
     `,"spiffeId":${id === undefined ? 'null' : q(id.spiffeId)},"identitySource":${id === undefined ? 'null' : `"${id.source}"`}` +
     `,"agreedSources":${id === undefined || id.agreed.length === 0 ? '[]' : JSON.stringify(id.agreed)}` +
     `,"host":${q(input?.host ?? '')},"method":${q(input?.method ?? '')},"path":${q(input?.path ?? '')}` +

@@ -1,5 +1,6 @@
-// The fast path of config parsing: js-yaml's event parser (no CST, no AST) and a small constructor
-// that builds the plain data only for the simple YAML a config is written in. Anything outside that
+// The second fast parser (after block-yaml.ts): js-yaml's event parser (no CST, no AST) and a small
+// constructor that builds the plain data only for the simple YAML a config is written in (JSON and
+// multi-line flow collections included, which block-yaml.ts leaves). Anything outside that
 // subset returns undefined, and the caller parses the text again with `yaml`'s parseDocument, the
 // reference path that also reports errors with line, column and key path. So this path only has to
 // be right on what it accepts: for such a text it gives the same data as parseDocument + toJS.
@@ -19,6 +20,11 @@ const MAX_DEPTH = 64;
 const OUTSIDE_SUBSET = /\uFEFF|\r(?!\n)|^[ ]*\t/m;
 /** A `---` or `...` line (js-yaml also takes one after spaces, and a stray `...` as nothing). */
 const DOCUMENT_MARKER = /^[ \t]*(?:---|\.\.\.)/m;
+/** True when the text has something the fast parsers leave to the reference (see above). */
+export function textOutsideSubset(text: string): boolean {
+  return OUTSIDE_SUBSET.test(text) || (DOCUMENT_MARKER.test(text) && !onlyLeadingStartMarker(text));
+}
+
 /** True when the only marker is a `---` line opening the text, as Kubernetes-style files do. */
 function onlyLeadingStartMarker(text: string): boolean {
   const rest = /^---\r?\n/.exec(text);
@@ -41,7 +47,7 @@ type Frame =
  * default (strict) schema does; `null` / an empty document becomes `{}`, as in parseConfigText.
  */
 export function parseSimpleYaml(text: string): { readonly value: unknown } | undefined {
-  if (OUTSIDE_SUBSET.test(text) || (DOCUMENT_MARKER.test(text) && !onlyLeadingStartMarker(text))) return undefined;
+  if (textOutsideSubset(text)) return undefined;
   let events: Event[];
   try {
     events = parseEvents(text, { maxDepth: MAX_DEPTH });

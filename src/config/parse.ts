@@ -1,15 +1,17 @@
 // Text → validated Config: YAML (JSON is a subset) parsed, then checked against the strict schema.
-// Two parsers: a fast one for the plain YAML configs are written in (src/config/fast-yaml.ts), and
-// `yaml`'s parseDocument, the reference, for everything else and for every config that fails: so
-// each error still names its line, column or key path exactly as the reference reports it.
+// Three parsers, each taking what the one before declined: block YAML as configs are written, read
+// line by line (block-yaml.ts); js-yaml's event parser for the other plain YAML and JSON
+// (fast-yaml.ts); `yaml`'s parseDocument, the reference, for everything else and for every config
+// that fails, so each error still names its line, column or key path exactly as the reference does.
 import { parseDocument, visit, type Document } from 'yaml';
+import { parseBlockYaml } from './block-yaml.js';
 import { parseSimpleYaml } from './fast-yaml.js';
 import { configSchema, type Config } from './schema.js';
 import { formatKeyPath, type ConfigIssue, type ConfigResult } from './issues.js';
 
 /** Parses and validates config text; every schema error comes back with its key path. */
 export function parseConfigText(text: string): ConfigResult<Config> {
-  const simple = parseSimpleYaml(text);
+  const simple = parseBlockYaml(text) ?? parseSimpleYaml(text);
   if (simple !== undefined) {
     // The fast path only ever succeeds: a config it cannot take, or one the schema rejects, is
     // parsed again below, so that the issues come from one place whichever parser read it first.

@@ -1,12 +1,14 @@
-// Tests for the fast config parser: on every text it takes it must give exactly the data of the
-// reference path (yaml's parseDocument + toJS), and every text outside its subset must be declined,
-// so that parseConfigText's results and errors are those of the reference whichever path ran.
+// Tests for the two fast config parsers (block-yaml.ts, fast-yaml.ts): on every text one of them
+// takes it must give exactly the data of the reference path (yaml's parseDocument + toJS), and every
+// text outside its subset must be declined, so that parseConfigText's results and errors are those
+// of the reference whichever parser ran.
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { isScalar, parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { generatePolicyYaml } from '../../../bench/gen-policy.js';
+import { parseBlockYaml } from '../../../src/config/block-yaml.js';
 import { parseSimpleYaml, resolvePlainScalar } from '../../../src/config/fast-yaml.js';
 import { parseConfigDocument, parseConfigText, readYamlDocument } from '../../../src/config/parse.js';
 
@@ -20,34 +22,56 @@ function referenceData(text: string): unknown {
   return r.value;
 }
 
-/** Asserts the fast path took the text and agrees with the reference (SameValue: -0, NaN, prototypes). */
-function expectSameAsReference(text: string): void {
-  const fast = parseSimpleYaml(text);
+type FastParser = (text: string) => { readonly value: unknown } | undefined;
+const PARSERS: [string, FastParser][] = [
+  ['parseBlockYaml', parseBlockYaml],
+  ['parseSimpleYaml', parseSimpleYaml],
+];
+
+/** Asserts the parser took the text and agrees with the reference (SameValue: -0, NaN, prototypes). */
+function expectSameAsReference(parse: FastParser, text: string): void {
+  const fast = parse(text);
   expect(fast, `declined ${JSON.stringify(text)}`).toBeDefined();
   const ref = referenceData(text);
   expect(isDeepStrictEqual(fast?.value, ref), `${JSON.stringify(fast?.value)} vs ${JSON.stringify(ref)}`).toBe(true);
 }
 
-describe('parseSimpleYaml', () => {
-  it.each([
+/** Texts both fast parsers take. */
+const TAKEN_BY_BOTH = [
     ['the bundled default config', DEFAULT_YAML],
     ['a generated bench policy', BENCH_YAML],
     ['the bench policy with CRLF line ends', BENCH_YAML.replace(/\n/g, '\r\n')],
-    ['a JSON config', '{"trustDomains":["a.org"],"routes":[{"name":"r","allow":{"a.org":["**"]}}]}'],
-    ['JSON spread over lines', '{\n  "routes": [\n    {"name": "r"}\n  ]\n}\n'],
+    ['a JSON config on one line', '{"trustDomains":["a.org"],"routes":[{"name":"r","allow":{"a.org":["**"]}}]}'],
     ['a leading --- line', '---\nlog: {level: info}\n'],
     ['nested block collections, compact and indented', 'a:\n- x\n- y: 1\n  z: [2, {w: 3}]\nb:\n    - - c\n'],
     ['empty values and empty collections', 'a:\nb: []\nc: {}\nd: ""\ne: \'\'\n'],
-    ['comments everywhere', '# top\na: 1 # one\n# mid\nb: [x, # in flow\n  y]\n'],
+    ['comments everywhere', '# top\na: 1 # one\n# mid\nb: [x, y] # after flow\n  # indented\n'],
     ['keys that are Object.prototype names', 'constructor: 1\ntoString: 2\nhasOwnProperty: 3\n'],
     ['the YAML 1.1 merge key, a plain key in 1.2', '<<: {a: 1}\n'],
     ['quoted keys with spaces and colons', '"a b": 1\n\'c:d\': 2\n"": 3\n'],
     ['space before the colon of a key', 'a   : 1\nb: {c  : 2}\n'],
-  ])('gives the reference data for %s', (_name, text) => {
-    expectSameAsReference(text);
-  });
+    ['a root sequence of compact mappings', '- a: 1\n  b: [x, "y"]\n- - z\n  - ~\n-\n- # c\n  k: v\n'],
+    ['a sequence as a mapping value at the key column', 'a:\n- x\n- y\nb: 1\n'],
+    ['an indented root mapping', '  a: 1\n  b: 2\n'],
+    ['JSON-style adjacent values', '{"a":"b","c":[1,2]}\n'],
+    ['core scalars in block and flow', 'a: [~, null, true, FALSE, 0o17, 0x1F, -0, +5, .5, 1e3, .inf, -.Inf, .nan, 1_000, yes]\nb: -0\nc: 1.\n'],
+];
 
-  it.each([
+/** Texts only the event parser takes (multi-line flow, what block-yaml leaves). */
+const TAKEN_BY_EVENTS = [
+  ['JSON spread over lines', '{\n  "routes": [\n    {"name": "r"}\n  ]\n}\n'],
+  ['a flow sequence over lines', 'a: [x,\n  y]\n'],
+  ['a tab inside a value', 'a: b\tc\n'],
+  ['a plain scalar starting with a dash and a letter', 'a: -x\n'],
+  ['a trailing comma in a flow sequence', 'a: [x, ]\n'],
+  ['comments inside a flow collection over lines', 'b: [x, # in flow\n  y]\n'],
+];
+
+/** Texts only the line parser takes (js-yaml's parser marks the scalar before the comment as multi-line). */
+const TAKEN_BY_BLOCK = [['a more indented comment after a value', 'a: b\n    # c\nd: 1\n']];
+
+/** Texts both fast parsers must leave to the reference. */
+const DECLINED_BY_BOTH = [
     ['an alias', 'a: &x [1]\nb: *x\n'],
     ['an anchor alone', 'a: &x 1\n'],
     ['an alias to nothing', 'a: *y\n'],
@@ -83,14 +107,48 @@ describe('parseSimpleYaml', () => {
     ['an empty text', ''],
     ['a comment only', '# nothing\n'],
     ['bad YAML', 'a: [\n'],
-  ])('declines %s', (_name, text) => {
-    expect(parseSimpleYaml(text)).toBeUndefined();
+    ['a nested mapping on one line', 'a: b: c\n'],
+    ['a sequence item where a key is expected', 'a: 1\n- b\n'],
+    ['a more indented line after a value', 'a: b\n  c: d\n'],
+];
+
+/** Texts only the event parser takes or declines, block-yaml always declines. */
+const DECLINED_BY_BLOCK = [
+  ...TAKEN_BY_EVENTS,
+  ['a flow pair in a sequence', 'a: [b: c]\n'],
+  ['a plain scalar with a colon in flow', 'a: [http://x]\n'],
+  ['"-#"', '-#\n'],
+];
+
+describe.each(PARSERS)('%s', (_name, parse) => {
+  it.each(TAKEN_BY_BOTH)('gives the reference data for %s', (_what, text) => {
+    expectSameAsReference(parse, text);
+  });
+
+  it.each(DECLINED_BY_BOTH)('declines %s', (_what, text) => {
+    expect(parse(text)).toBeUndefined();
   });
 
   it('declines the pathological inputs of the fuzz suite quickly', () => {
     const start = Date.now();
-    for (const text of ['['.repeat(10_000), '{a: '.repeat(5_000), '- '.repeat(10_000) + 'x']) expect(parseSimpleYaml(text)).toBeUndefined();
+    for (const text of ['['.repeat(10_000), '{a: '.repeat(5_000), '- '.repeat(10_000) + 'x']) expect(parse(text)).toBeUndefined();
     expect(Date.now() - start).toBeLessThan(2000);
+  });
+});
+
+describe('parseSimpleYaml', () => {
+  it.each(TAKEN_BY_EVENTS)('gives the reference data for %s', (_what, text) => {
+    expectSameAsReference(parseSimpleYaml, text);
+  });
+});
+
+describe('parseBlockYaml', () => {
+  it.each(TAKEN_BY_BLOCK)('gives the reference data for %s', (_what, text) => {
+    expectSameAsReference(parseBlockYaml, text);
+  });
+
+  it.each(DECLINED_BY_BLOCK)('declines %s', (_what, text) => {
+    expect(parseBlockYaml(text)).toBeUndefined();
   });
 });
 
@@ -178,11 +236,11 @@ const edited = (base: fc.Arbitrary<string>): fc.Arbitrary<string> =>
   );
 const texts = fc.oneof(configish, edited(configish), edited(fc.constant(DEFAULT_YAML)), edited(fc.constant(BENCH_YAML)));
 
-describe('parseSimpleYaml against the reference', () => {
+describe.each(PARSERS)('%s against the reference', (_name, parse) => {
   it('gives the reference data on every text it takes (generated and mutated config-like texts)', () => {
     fc.assert(
       fc.property(texts, (text) => {
-        const fast = parseSimpleYaml(text);
+        const fast = parse(text);
         if (fast === undefined) return true;
         const ref = readYamlDocument(text);
         return ref.ok && isDeepStrictEqual(fast.value, ref.value);

@@ -128,12 +128,50 @@ export interface CandidateList<R> {
 }
 
 /** A node of the path tree: the routes that could match a path that reaches it, and its children. */
-interface PathNode<R> {
+export interface PathNode<R> {
   readonly children: Map<string, PathNode<R>>;
   /** Positions (in the list) of the routes with a pattern whose literal leading segments end here. */
   readonly own: number[];
+  /** Positions of the routes with a "/prefix/**" pattern whose prefix ends here. */
+  readonly prefixes: number[];
   /** The routes of this node and of all its ancestors, in config order. */
   candidates: readonly R[];
+  /** The same routes with what is left to check for each once a request reached this node. */
+  checks: readonly Candidate<R>[];
+}
+
+/** A route at a node of the path tree, with what reaching the node leaves to check. */
+export interface Candidate<R> {
+  readonly route: R;
+  /** The route's methods as METHOD_BITS, ANY_METHOD without a method list. */
+  readonly methodBits: number;
+  /** The route's methods outside METHOD_BITS (checked by name), if any. */
+  readonly otherMethods: ReadonlySet<string> | undefined;
+  /** False in a list built for one exact host: every route in it matches that host. */
+  readonly checkHost: boolean;
+  /**
+   * False when reaching the node proves the path: the route has no path list, or "**", or a
+   * "/prefix/**" whose prefix is this node's or an ancestor's literal segments.
+   */
+  readonly checkPath: boolean;
+}
+
+// The common methods as bits, so a candidate's method check reads no Set. A request method outside
+// them has bit 0 and is looked up by name in the candidate's otherMethods.
+const METHOD_BITS: ReadonlyMap<string, number> = new Map(
+  ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'].map((m, i) => [m, 1 << i]),
+);
+const ANY_METHOD = -1;
+
+function methodBit(method: string): number {
+  switch (method) {
+    case 'GET':
+      return 1;
+    case 'POST':
+      return 4;
+    default:
+      return METHOD_BITS.get(method) ?? 0;
+  }
 }
 
 /** Builds the host index once per config; matching through it gives the same route as a full scan. */
@@ -161,10 +199,12 @@ export function indexRoutes<R extends MatchableRoute>(routes: readonly R[]): Rou
   for (const [h, list] of perHost) {
     const frozen = Object.freeze(list);
     byHost.set(h, frozen);
-    lists.set(h, { routes: frozen, tree: buildPathTree(frozen) });
+    // Built for exactly this host: every route in the list matches it.
+    lists.set(h, { routes: frozen, tree: buildPathTree(frozen, false) });
   }
   const otherHosts = Object.freeze(other);
-  return { byHost, otherHosts, lists, otherList: { routes: otherHosts, tree: buildPathTree(otherHosts) } };
+  // Any host no route names exactly: routes with "*.suffix" entries must still check theirs.
+  return { byHost, otherHosts, lists, otherList: { routes: otherHosts, tree: buildPathTree(otherHosts, true) } };
 }
 
 /** The routes worth trying for a (normalised) host, in config order. */
@@ -174,23 +214,50 @@ export function routeCandidates<R>(index: RouteIndex<R>, host: string): readonly
 
 /**
  * First route (in config order) that matches the normalised request, through the index: the same
- * route as matchRoute over every route, trying only the candidates of the host and path tree.
+ * route as matchRoute over every route, trying only the candidates of the host and path tree, and
+ * for each only what reaching its node does not already prove.
  */
 export function matchIndexedRoute<R extends MatchableRoute>(index: RouteIndex<R>, host: string, path: string, method: string): R | undefined {
   const list = index.lists.get(host) ?? index.otherList;
   if (list.routes.length === 0) return undefined;
-  return matchRoute(pathCandidates(list.tree, path), host, path, method);
+  const checks = pathNode(list.tree, path).checks;
+  const bit = methodBit(method);
+  for (let i = 0; i < checks.length; i++) {
+    const c = checks[i] as Candidate<R>;
+    if (c.methodBits !== ANY_METHOD && (c.methodBits & bit) === 0 && (c.otherMethods === undefined || !c.otherMethods.has(method))) continue;
+    if (c.checkHost && !hostMatches(c.route.matcher, host)) continue;
+    if (c.checkPath && !pathMatches(c.route.matcher, path)) continue;
+    return c.route;
+  }
+  return undefined;
+}
+
+function hostMatches(m: RouteMatcher, host: string): boolean {
+  if (m.hosts === undefined || m.hosts.exact.has(host)) return true;
+  for (const s of m.hosts.suffixes) if (host.length > s.length && host.endsWith(s)) return true;
+  return false;
+}
+
+function pathMatches(m: RouteMatcher, path: string): boolean {
+  if (m.paths === undefined) return true;
+  for (const p of m.paths) if (matchPathPattern(p, path)) return true;
+  return false;
+}
+
+/** The candidates of the deepest node a path reaches by its segments (see pathNode). */
+export function pathCandidates<R>(tree: PathNode<R>, path: string): readonly R[] {
+  return pathNode(tree, path).candidates;
 }
 
 /**
- * The candidates of the deepest node a path reaches by its segments ("/a/b" → "a", "b"). A route can
- * only match a path whose leading segments equal its pattern's literal leading segments (exact path,
- * "/prefix/**" on segment boundaries, literals before the first "*"), and those lead to an ancestor of
- * (or to) that node, so no route that could match is left out.
+ * The deepest node a path reaches by its segments ("/a/b" → "a", "b"). A route can only match a path
+ * whose leading segments equal its pattern's literal leading segments (exact path, "/prefix/**" on
+ * segment boundaries, literals before the first "*"), and those lead to an ancestor of (or to) that
+ * node, so no route that could match is left out of its candidates.
  */
-export function pathCandidates<R>(tree: PathNode<R>, path: string): readonly R[] {
+function pathNode<R>(tree: PathNode<R>, path: string): PathNode<R> {
   let node = tree;
-  if (path.charCodeAt(0) !== 0x2f) return node.candidates;
+  if (path.charCodeAt(0) !== 0x2f) return node;
   let pos = 1;
   while (node.children.size > 0) {
     let end = path.indexOf('/', pos);
@@ -201,7 +268,7 @@ export function pathCandidates<R>(tree: PathNode<R>, path: string): readonly R[]
     if (end === path.length) break;
     pos = end + 1;
   }
-  return node.candidates;
+  return node;
 }
 
 /** The literal leading segments of a pattern: where it sits in the path tree. */
@@ -224,14 +291,16 @@ function literalSegments(p: PathPattern): readonly string[] {
   }
 }
 
-/** The path tree of one candidate list. */
-export function buildPathTree<R extends MatchableRoute>(routes: readonly R[]): PathNode<R> {
-  const root: PathNode<R> = { children: new Map(), own: [], candidates: [] };
+/** The path tree of one candidate list; `checkHosts` when the list's routes must still check the host. */
+export function buildPathTree<R extends MatchableRoute>(routes: readonly R[], checkHosts = true): PathNode<R> {
+  const newNode = (): PathNode<R> => ({ children: new Map(), own: [], prefixes: [], candidates: [], checks: [] });
+  const root = newNode();
   for (const [i, r] of routes.entries()) {
     // No path list: every path. An empty list matches nothing and sits nowhere.
     const paths = r.matcher.paths;
     if (paths === undefined) {
       root.own.push(i);
+      root.prefixes.push(i);
       continue;
     }
     for (const p of paths) {
@@ -239,19 +308,35 @@ export function buildPathTree<R extends MatchableRoute>(routes: readonly R[]): P
       for (const seg of literalSegments(p)) {
         let child = node.children.get(seg);
         if (child === undefined) {
-          child = { children: new Map(), own: [], candidates: [] };
+          child = newNode();
           node.children.set(seg, child);
         }
         node = child;
       }
-      if (node.own[node.own.length - 1] !== i) node.own.push(i);
+      if (!node.own.includes(i)) node.own.push(i);
+      // "**" and "/**" are prefixes of everything (at the root); a "/a/**" of every path through "a".
+      if ((p.kind === 'any' || p.kind === 'prefix') && !node.prefixes.includes(i)) node.prefixes.push(i);
     }
   }
-  const fill = (node: PathNode<R>, inherited: readonly number[]): void => {
-    const positions = node.own.length === 0 ? inherited : [...new Set([...inherited, ...node.own])].sort((a, b) => a - b);
-    node.candidates = Object.freeze(positions.map((i) => routes[i] as R));
-    for (const child of node.children.values()) fill(child, positions);
+  const candidateOf = (i: number, proven: ReadonlySet<number>): Candidate<R> => {
+    const route = routes[i] as R;
+    const methods = route.matcher.methods;
+    let methodBits = methods === undefined ? ANY_METHOD : 0;
+    let other: Set<string> | undefined;
+    for (const m of methods ?? []) {
+      const bit = METHOD_BITS.get(m);
+      if (bit !== undefined) methodBits |= bit;
+      else (other ??= new Set()).add(m);
+    }
+    return Object.freeze({ route, methodBits, otherMethods: other, checkHost: checkHosts && route.matcher.hosts !== undefined, checkPath: !proven.has(i) });
   };
-  fill(root, []);
+  const fill = (node: PathNode<R>, inherited: readonly number[], inheritedProven: ReadonlySet<number>): void => {
+    const positions = node.own.length === 0 ? inherited : [...new Set([...inherited, ...node.own])].sort((a, b) => a - b);
+    const proven = node.prefixes.length === 0 ? inheritedProven : new Set([...inheritedProven, ...node.prefixes]);
+    node.candidates = Object.freeze(positions.map((i) => routes[i] as R));
+    node.checks = Object.freeze(positions.map((i) => candidateOf(i, proven)));
+    for (const child of node.children.values()) fill(child, positions, proven);
+  };
+  fill(root, [], new Set());
   return root;
 }

@@ -183,14 +183,14 @@ describe('matchIndexedRoute', () => {
     const routeArb = fc.record({
       hosts: fc.option(fc.uniqueArray(fc.constantFrom(...HOST_PATTERNS), { minLength: 1, maxLength: 3 }), { nil: undefined }),
       paths: fc.option(fc.uniqueArray(fc.constantFrom(...PATTERNS), { maxLength: 3 }), { nil: undefined }),
-      methods: fc.option(fc.constantFrom(['GET'], ['POST', 'GET']), { nil: undefined }),
+      methods: fc.option(fc.constantFrom(['GET'], ['POST', 'GET'], ['PURGE'], ['get', 'PURGE'], []), { nil: undefined }),
     });
     fc.assert(
       fc.property(
         fc.array(routeArb, { maxLength: 10 }),
         fc.constantFrom(...HOSTS),
         fc.constantFrom(...PATHS),
-        fc.constantFrom('GET', 'POST', 'PUT'),
+        fc.constantFrom('GET', 'POST', 'PUT', 'PURGE', 'PROPFIND'),
         (blocks, host, path, method) => {
           const routes = blocks.map((b, i) =>
             route(`r${i}`, { ...(b.hosts ? { hosts: b.hosts } : {}), ...(b.paths ? { paths: b.paths } : {}), ...(b.methods ? { methods: b.methods } : {}) }),

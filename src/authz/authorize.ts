@@ -85,7 +85,7 @@ export function authorize(snapshot: ConfigSnapshot, input: CheckInput, deps: Aut
     const ctx = deps.identity(snapshot);
     // Remembered for this very route, and the request still carries no source besides the principal.
     if (remembered !== undefined && remembered.route === r && otherSourcesAbsent(input, remembered.needs, snapshot)) {
-      return verdictOf(decisionId, r, setting, remembered.outcome);
+      return verdictOf(decisionId, r, setting, remembered);
     }
     const identity = resolveIdentity(input, r, snapshot, ctx);
     if (identity instanceof Promise) return decideLater(identity, decisionId, r, setting, snapshot, input, byNameOnly);
@@ -126,7 +126,10 @@ function decide(
       // Remembered only when the principal alone named the caller: then nothing else in the request
       // went into the outcome (the route's rules, the snapshot's trust domains and the principal did).
       const needs = principalOnlyNeeds(route, snapshot);
-      if (needs >= 0 && otherSourcesAbsent(input, needs, snapshot)) memo.set(snapshot, input.routeName, input.principal, { route, needs, outcome });
+      if (needs >= 0 && otherSourcesAbsent(input, needs, snapshot)) {
+        const { decision, reason, rule, detail, identity: caller } = outcome;
+        memo.set(snapshot, input.routeName, input.principal, { route, needs, decision, reason, rule, detail, identity: caller });
+      }
     }
     return verdictOf(decisionId, route, setting, outcome);
   } catch (e) {
@@ -152,7 +155,8 @@ function verdictOf(decisionId: string, route: CompiledRoute, setting: RouteSetti
     mode: setting.mode,
     enforcePercent: setting.enforcePercent,
     decision: o.decision,
-    effect: rolloutEffect(setting, o.decision, route.name, o.identity?.spiffeId),
+    // The identity is only read for a deny under enforce (the cohort bucket may need it).
+    effect: o.decision === 'allow' || setting.mode !== 'enforce' ? applyRollout(setting.mode, o.decision) : rolloutEffect(setting, o.decision, route.name, o.identity?.spiffeId),
     reason: o.reason,
     detail: o.detail,
     rule: o.rule,

@@ -17,11 +17,10 @@ export interface Outcome {
   readonly identity: CallerIdentity | undefined;
 }
 
-/** One remembered outcome: for `route`, while the request lacks the sources in `needs` (principalOnlyNeeds). */
-export interface MemoEntry {
+/** One remembered outcome, for `route`, while the request lacks the sources in `needs` (principalOnlyNeeds); one object, read in one go. */
+export interface MemoEntry extends Outcome {
   readonly route: CompiledRoute;
   readonly needs: number;
-  readonly outcome: Outcome;
 }
 
 const MAX_ENTRIES = 32_768;

@@ -174,7 +174,7 @@ describe('authorize with remembered outcomes', () => {
 
 describe('DecisionMemo', () => {
   const route = SNAPSHOTS.a.routesByName.get('web')!;
-  const entry = { route, needs: 0, outcome: { decision: 'allow' as const, reason: 'ALLOWED' as const, rule: 'r', detail: 'd', identity: undefined } };
+  const entry = { route, needs: 0, decision: 'allow' as const, reason: 'ALLOWED' as const, rule: 'r', detail: 'd', identity: undefined };
 
   it('remembers by route name or by route, per snapshot, and forgets all on a new snapshot', () => {
     const memo = new DecisionMemo();

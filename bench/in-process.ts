@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { createMetrics } from '../src/admin/metrics.js';
 import { authorize, type AuthorizeDeps } from '../src/authz/authorize.js';
+import { newDecisionId } from '../src/authz/decision-id.js';
 import type { Reason } from '../src/authz/reasons.js';
 import type { CheckInput, Verdict } from '../src/authz/types.js';
 import { compileConfig, type ConfigSnapshot } from '../src/config/compile.js';
@@ -274,12 +275,12 @@ export async function runInProcess(o: { readonly quick: boolean; readonly identi
   const bundles = bundlesOf(o.identity);
   const certCache = new ResultCache<VerifiedX509Svid, Reason>(snapshot.config.identity.cache.maxEntries);
   const jwtCache = new ResultCache<VerifiedJwtSvid, Reason>(snapshot.config.identity.cache.maxEntries);
-  // As src/app.ts wires it: real decision ids, the effective rollout setting (RolloutState: config
-  // plus overrides, one Map lookup), clock + bundles + caches.
+  // As src/app.ts wires it: its decision ids (src/authz/decision-id.ts), the effective rollout setting
+  // (RolloutState: config plus overrides), clock + bundles + caches.
   const stats = new RolloutStats(snapshot.config.rollout.topCallers);
   const rollout = new RolloutState(snapshot, { stats, now: Date.now });
   const deps: AuthorizeDeps = {
-    newDecisionId: randomUUID,
+    newDecisionId,
     settingOf: (route) => rollout.settingOf(route),
     identity: (): IdentityContext => ({ now: Date.now(), bundles, certCache, jwtCache }),
   };
@@ -388,7 +389,8 @@ export async function runInProcess(o: { readonly quick: boolean; readonly identi
   const pieces: [string, (i: number) => unknown][] = [
     ['proto-loader decode CheckRequest (as the empty server)', () => method.requestDeserialize(wireBytes)],
     ['fromEnvoy (wire → CheckInput)', () => fromEnvoy(decoded)],
-    ['randomUUID (decision id)', () => randomUUID()],
+    ['randomUUID (the decision id before src/authz/decision-id.ts)', () => randomUUID()],
+    ['decision id (src/authz/decision-id.ts)', () => newDecisionId()],
     ['authorize (named route, principal, allow)', () => authorize(snapshot, input, deps)],
     ['toEnvoy (verdict → CheckResponse)', () => toEnvoy(verdict)],
     ['proto-loader encode CheckResponse (generic codec)', () => method.responseSerialize(response)],

@@ -11,7 +11,7 @@ import { formatKeyPath, type ConfigIssue, type ConfigResult } from './issues.js'
 
 /** Parses and validates config text; every schema error comes back with its key path. */
 export function parseConfigText(text: string): ConfigResult<Config> {
-  const simple = parseBlockYaml(text) ?? parseSimpleYaml(text);
+  const simple = readSimpleConfigData(text);
   if (simple !== undefined) {
     // The fast path only ever succeeds: a config it cannot take, or one the schema rejects, is
     // parsed again below, so that the issues come from one place whichever parser read it first.
@@ -19,6 +19,17 @@ export function parseConfigText(text: string): ConfigResult<Config> {
     if (parsed.success) return { ok: true, value: parsed.data };
   }
   return parseConfigDocument(text);
+}
+
+/** The plain data of config text from the fast parsers, or undefined when neither takes the text. */
+export function readSimpleConfigData(text: string): { readonly value: unknown } | undefined {
+  return parseBlockYaml(text) ?? parseSimpleYaml(text);
+}
+
+/** The plain data of config text as parseConfigText reads it: a fast parser's, else the reference's. */
+export function readConfigData(text: string): ConfigResult<unknown> {
+  const simple = readSimpleConfigData(text);
+  return simple !== undefined ? { ok: true, value: simple.value } : readYamlDocument(text);
 }
 
 /** The reference path: parseDocument, then the schema. Same result as parseConfigText, slower. */

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { generatePolicyYaml } from '../../../bench/gen-policy.js';
 import { parseBlockYaml } from '../../../src/config/block-yaml.js';
 import { parseSimpleYaml, resolvePlainScalar } from '../../../src/config/fast-yaml.js';
-import { parseConfigDocument, parseConfigText, readYamlDocument } from '../../../src/config/parse.js';
+import { parseConfigDocument, parseConfigText, readConfigData, readYamlDocument } from '../../../src/config/parse.js';
 
 const DEFAULT_YAML = readFileSync(new URL('../../../config/default.yaml', import.meta.url), 'utf8');
 const BENCH_YAML = generatePolicyYaml({ routes: 4, ids: 24, mode: 'mixed', bundles: { prod: '/b/prod.pem', partner: '/b/partner.json' } });
@@ -246,6 +246,15 @@ describe.each(PARSERS)('%s against the reference', (_name, parse) => {
         return ref.ok && isDeepStrictEqual(fast.value, ref.value);
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('readConfigData', () => {
+  it('gives the reference result, data or issues', () => {
+    fc.assert(
+      fc.property(texts, (text) => isDeepStrictEqual(readConfigData(text), readYamlDocument(text))),
+      { numRuns: 300 },
     );
   });
 });

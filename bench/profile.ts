@@ -6,9 +6,10 @@
 // inclusive time of the pipeline's own functions. Native frames (JSON.stringify, Buffer writes, ...)
 // are charged to the nearest JavaScript caller's group.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import { promisify } from 'node:util';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { LARGE, generatePolicyYaml, requestSpec, type BenchIdentity, type BodyKind } from './gen-policy.js';
 import { probeCheck } from './grpc-probe.js';
 import { checkRequestFrame, runH2load, writeBodyFile } from './h2load.js';
@@ -105,7 +106,32 @@ const PIPELINE = [
   'logDecision',
 ];
 
-export function summarizeProfile(label: string, profile: CpuProfile, fromUs: number, toUs: number, requests: number, processCpuUs = Number.NaN): ProfileSummary {
+/**
+ * The bundled server (scripts/bundle-server.mjs) runs grpc-js, protobufjs, pino, ... and our code
+ * from one file, dist/src/main.js: each frame of that file is mapped back through the bundle's
+ * source map to where its code comes from (a node_modules package, or src/…), so that groupOf sees
+ * the same URLs as with an unbundled build. Our sources are named as tsc emits them (dist/src/….js).
+ */
+export function unbundleProfile(profile: CpuProfile): CpuProfile {
+  const bundle = `file://${join(ROOT, 'dist', 'src', 'main.js')}`;
+  const mapFile = join(ROOT, 'dist', 'src', 'main.js.map');
+  if (!existsSync(mapFile) || !profile.nodes.some((n) => n.callFrame.url === bundle)) return profile;
+  const map = new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')) as SourceMapPayload);
+  const base = join(ROOT, 'dist', 'src');
+  const nodes = profile.nodes.map((n) => {
+    if (n.callFrame.url !== bundle) return n;
+    const entry = map.findEntry(n.callFrame.lineNumber, n.callFrame.columnNumber) as { originalSource?: string; originalLine?: number };
+    if (entry.originalSource === undefined) return n;
+    let path = resolve(base, entry.originalSource.replace(/^file:\/\//, ''));
+    const ours = /^(.*)\/src\/(.*)\.ts$/.exec(path);
+    if (ours !== null && ours[1] === ROOT) path = join(ROOT, 'dist', 'src', `${ours[2] as string}.js`);
+    return { ...n, callFrame: { ...n.callFrame, url: `file://${path}`, lineNumber: entry.originalLine ?? n.callFrame.lineNumber } };
+  });
+  return { ...profile, nodes };
+}
+
+export function summarizeProfile(label: string, raw: CpuProfile, fromUs: number, toUs: number, requests: number, processCpuUs = Number.NaN): ProfileSummary {
+  const profile = unbundleProfile(raw);
   const byId = new Map<number, CpuProfileNode>();
   const parent = new Map<number, number>();
   for (const n of profile.nodes) {

@@ -53,9 +53,10 @@ export class RolloutState {
   private readonly overrides = new Map<string, RouteOverride>();
   private effective = new Map<string, EffectiveSetting>();
   private ordered: readonly EffectiveSetting[] = [];
-  // The same settings by route position (index + 1; _unmatched, index -1, at 0), with the route
-  // object each was built for: settingOf reads one array slot instead of hashing the route name.
-  private byPosition: { readonly routes: readonly CompiledRoute[]; readonly settings: readonly EffectiveSetting[] } = { routes: [], settings: [] };
+  // The same settings by route position p = index + 1 (_unmatched, index -1, at 0), side by side with
+  // the route object each was built for: [route of p = 0, its setting, route of p = 1, ...]. settingOf
+  // reads two adjacent slots instead of hashing the route name.
+  private byPosition: readonly (CompiledRoute | EffectiveSetting)[] = [];
 
   constructor(
     snapshot: ConfigSnapshot,
@@ -68,8 +69,8 @@ export class RolloutState {
   /** The setting a Check applies to `route`: O(1), no allocation (hot path). */
   settingOf(route: CompiledRoute): RouteSetting {
     const at = this.byPosition;
-    const i = route.index + 1;
-    if (at.routes[i] === route) return at.settings[i] as EffectiveSetting;
+    const i = 2 * (route.index + 1);
+    if (at[i] === route) return at[i + 1] as EffectiveSetting;
     // A route object of another snapshot goes by name. The fallback covers a route the current Map
     // does not know (an in-flight Check on a snapshot that a reload replaced, without that route):
     // the route's own config, fail closed.
@@ -163,15 +164,14 @@ export class RolloutState {
   private rebuild(): void {
     const next = new Map<string, EffectiveSetting>();
     const ordered: EffectiveSetting[] = [];
-    const positionRoutes: CompiledRoute[] = [];
-    const positionSettings: EffectiveSetting[] = [];
+    const positions: (CompiledRoute | EffectiveSetting)[] = [];
     const now = this.options.now();
     for (const route of [...this.snapshot.routes, this.snapshot.unmatched]) {
       const known = next.get(route.name);
       if (known !== undefined) {
         // Duplicate names are refused by compile; keep the first anyway, by name and by position.
-        positionRoutes[route.index + 1] = route;
-        positionSettings[route.index + 1] = known;
+        positions[2 * (route.index + 1)] = route;
+        positions[2 * (route.index + 1) + 1] = known;
         continue;
       }
       const config = Object.freeze(configSetting(route));
@@ -187,13 +187,13 @@ export class RolloutState {
       });
       next.set(route.name, s);
       ordered.push(s);
-      positionRoutes[route.index + 1] = route;
-      positionSettings[route.index + 1] = s;
+      positions[2 * (route.index + 1)] = route;
+      positions[2 * (route.index + 1) + 1] = s;
       // Idempotent for an unchanged setting, so marking every route on every rebuild is safe.
       this.options.stats.markModeChange(route.name, s.mode, now, s.enforcePercent);
     }
     this.effective = next;
-    this.byPosition = { routes: positionRoutes, settings: positionSettings };
+    this.byPosition = positions;
     this.ordered = Object.freeze(ordered);
     this.options.onChange?.(this.ordered);
   }

@@ -9,7 +9,7 @@ import { matchIndexedRoute } from '../policy/route-match.js';
 import { applyRollout } from '../rollout/apply-rollout.js';
 import { COHORT_BUCKETS, cohortBucket, cohortThreshold } from '../rollout/cohort.js';
 import type { RouteSetting } from '../rollout/rollout-state.js';
-import { DecisionMemo, type MemoEntry, type Outcome } from './decision-memo.js';
+import { memoOf, type MemoEntry, type Outcome } from './decision-memo.js';
 import { checkRequestLimits, type LimitExceeded } from './request-limits.js';
 import type { CheckInput, Decision, Effect, Mode, Verdict } from './types.js';
 
@@ -45,9 +45,6 @@ function unmatchedDetail(input: CheckInput, byNameOnly: boolean): string {
   return 'no route matches the host, path and method';
 }
 
-/** Outcomes of principal-only Checks, for the snapshot in use (decision-memo.ts). */
-const memo = new DecisionMemo();
-
 /**
  * Decides one Check under one config snapshot. Never throws (nor rejects). Synchronous unless a
  * JWT-SVID has to be verified (cache miss): then it returns a Promise.
@@ -69,11 +66,11 @@ export function authorize(snapshot: ConfigSnapshot, input: CheckInput, deps: Aut
     if (tooLarge === undefined && input.principal !== '') {
       remember = true;
       if (input.routeName !== undefined) {
-        remembered = memo.getNamed(snapshot, input.routeName, input.principal);
+        remembered = memoOf(snapshot).getNamed(input.routeName, input.principal);
         r = remembered !== undefined ? remembered.route : routeOf(snapshot, input, false);
       } else {
         r = routeOf(snapshot, input, false);
-        remembered = memo.getMatched(snapshot, r, input.principal);
+        remembered = memoOf(snapshot).getMatched(r, input.principal);
       }
     } else r = routeOf(snapshot, input, byNameOnly);
     route = r;
@@ -128,7 +125,7 @@ function decide(
       const needs = principalOnlyNeeds(route, snapshot);
       if (needs >= 0 && otherSourcesAbsent(input, needs, snapshot)) {
         const { decision, reason, rule, detail, identity: caller } = outcome;
-        memo.set(snapshot, input.routeName, input.principal, { route, needs, decision, reason, rule, detail, identity: caller });
+        memoOf(snapshot).set(input.routeName, input.principal, { route, needs, decision, reason, rule, detail, identity: caller });
       }
     }
     return verdictOf(decisionId, route, setting, outcome);

@@ -2,8 +2,8 @@
 // in a mesh): for the same snapshot, the same route and the same principal, the outcome — decision,
 // reason, rule, detail, identity — is the same, so a caller that calls again skips the principal
 // parse and the walk through the route's rule maps; only the effect (the rollout setting may change
-// at any time) is worked out again. Bounded by count and key length, oldest entry first out, and
-// emptied when a Check comes with another snapshot (a reload): outcomes depend on the config.
+// at any time) is worked out again. One memo per snapshot (outcomes depend on the config), bounded
+// by count and key length.
 import type { CompiledRoute, ConfigSnapshot } from '../config/compile.js';
 import type { Reason } from './reasons.js';
 import type { CallerIdentity, Decision } from './types.js';
@@ -28,37 +28,37 @@ const MAX_ENTRIES = 32_768;
 const MAX_KEY_CHARS = 256;
 
 /**
- * A bounded memo for one snapshot at a time: route name (as Envoy sent it) → principal → entry for
- * Checks that named their route, route → principal → entry for Checks matched to one. Two lookups by
- * the request's own strings rather than one by a joined key: a key built per request would have to be
- * hashed per request. At MAX_ENTRIES everything is forgotten at once (simple, bounded, and a miss only
- * costs the full decision).
+ * The memo of one snapshot: route name (as Envoy sent it) → principal → entry for Checks that named
+ * their route, route → principal → entry for Checks matched to one. Two lookups by the request's own
+ * strings rather than one by a joined key: a key built per request would have to be hashed per
+ * request. At MAX_ENTRIES everything is forgotten at once (simple, bounded, and a miss only costs the
+ * full decision).
  */
 export class DecisionMemo {
-  private snapshot: ConfigSnapshot | undefined;
   private byName = new Map<string, Map<string, MemoEntry>>();
   private byRoute = new Map<CompiledRoute, Map<string, MemoEntry>>();
   private count = 0;
 
   constructor(private readonly maxEntries: number = MAX_ENTRIES) {}
 
-  /** The entry of a Check that named its route `routeName`, under `snapshot`. */
-  getNamed(snapshot: ConfigSnapshot, routeName: string, principal: string): MemoEntry | undefined {
-    if (snapshot !== this.snapshot) return undefined;
+  /** The entry of a Check that named its route `routeName`. */
+  getNamed(routeName: string, principal: string): MemoEntry | undefined {
     return this.byName.get(routeName)?.get(principal);
   }
 
-  /** The entry of a Check matched to `route`, under `snapshot`. */
-  getMatched(snapshot: ConfigSnapshot, route: CompiledRoute, principal: string): MemoEntry | undefined {
-    if (snapshot !== this.snapshot) return undefined;
+  /** The entry of a Check matched to `route`. */
+  getMatched(route: CompiledRoute, principal: string): MemoEntry | undefined {
     return this.byRoute.get(route)?.get(principal);
   }
 
   /** Remembers the entry of a Check that named its route (`routeName`) or was matched to it (undefined). */
-  set(snapshot: ConfigSnapshot, routeName: string | undefined, principal: string, entry: MemoEntry): void {
+  set(routeName: string | undefined, principal: string, entry: MemoEntry): void {
     if (this.maxEntries <= 0 || principal.length > MAX_KEY_CHARS || (routeName !== undefined && routeName.length > MAX_KEY_CHARS)) return;
-    // A new snapshot (a reload): what was remembered under the previous one no longer holds.
-    if (snapshot !== this.snapshot || this.count >= this.maxEntries) this.clear(snapshot);
+    if (this.count >= this.maxEntries) {
+      this.byName = new Map();
+      this.byRoute = new Map();
+      this.count = 0;
+    }
     let inner: Map<string, MemoEntry> | undefined;
     if (routeName !== undefined) {
       inner = this.byName.get(routeName);
@@ -75,11 +75,22 @@ export class DecisionMemo {
   get size(): number {
     return this.count;
   }
+}
 
-  private clear(snapshot: ConfigSnapshot): void {
-    this.snapshot = snapshot;
-    this.byName = new Map();
-    this.byRoute = new Map();
-    this.count = 0;
-  }
+// One memo per snapshot, made on first use. Held weakly: when a reload replaces the snapshot and the
+// last Check on the old one is done, its memo goes with it; several servers in one process (tests)
+// keep theirs apart. The last one used is also held directly, so the usual Check (same snapshot as
+// the one before) compares one pointer; it is replaced as soon as a Check comes with another.
+const memos = new WeakMap<ConfigSnapshot, DecisionMemo>();
+let lastSnapshot: ConfigSnapshot | undefined;
+let lastMemo: DecisionMemo | undefined;
+
+/** The memo of `snapshot`. */
+export function memoOf(snapshot: ConfigSnapshot): DecisionMemo {
+  if (snapshot === lastSnapshot && lastMemo !== undefined) return lastMemo;
+  let memo = memos.get(snapshot);
+  if (memo === undefined) memos.set(snapshot, (memo = new DecisionMemo()));
+  lastSnapshot = snapshot;
+  lastMemo = memo;
+  return memo;
 }

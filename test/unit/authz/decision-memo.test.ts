@@ -1,11 +1,11 @@
 // Tests for the outcomes authorize() remembers (src/authz/decision-memo.ts): every verdict, first
 // call or repeated, equals the one the plain pipeline (route → all identity sources → policy →
 // rollout, with nothing remembered) gives, under changing rollout settings and alternating
-// snapshots; the memo is bounded and forgets on a new snapshot.
+// snapshots; each snapshot has its own bounded memo.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { authorize, selectRoute, type AuthorizeDeps } from '../../../src/authz/authorize.js';
-import { DecisionMemo } from '../../../src/authz/decision-memo.js';
+import { DecisionMemo, memoOf } from '../../../src/authz/decision-memo.js';
 import { checkRequestLimits } from '../../../src/authz/request-limits.js';
 import type { CheckInput, Verdict } from '../../../src/authz/types.js';
 import type { CompiledRoute, ConfigSnapshot } from '../../../src/config/compile.js';
@@ -176,31 +176,37 @@ describe('DecisionMemo', () => {
   const route = SNAPSHOTS.a.routesByName.get('web')!;
   const entry = { route, needs: 0, decision: 'allow' as const, reason: 'ALLOWED' as const, rule: 'r', detail: 'd', identity: undefined };
 
-  it('remembers by route name or by route, per snapshot, and forgets all on a new snapshot', () => {
+  it('remembers by route name and by route, apart', () => {
     const memo = new DecisionMemo();
-    memo.set(SNAPSHOTS.a, 'web', 'p', entry);
-    memo.set(SNAPSHOTS.a, undefined, 'p', entry);
-    expect(memo.getNamed(SNAPSHOTS.a, 'web', 'p')).toBe(entry);
-    expect(memo.getMatched(SNAPSHOTS.a, route, 'p')).toBe(entry);
-    expect(memo.getNamed(SNAPSHOTS.a, 'web', 'q')).toBeUndefined();
-    expect(memo.getNamed(SNAPSHOTS.b, 'web', 'p')).toBeUndefined();
+    memo.set('web', 'p', entry);
+    memo.set(undefined, 'q', entry);
+    expect(memo.getNamed('web', 'p')).toBe(entry);
+    expect(memo.getMatched(route, 'q')).toBe(entry);
+    expect(memo.getNamed('web', 'q')).toBeUndefined();
+    expect(memo.getMatched(route, 'p')).toBeUndefined();
     expect(memo.size).toBe(2);
-    memo.set(SNAPSHOTS.b, 'web', 'q', entry);
-    expect(memo.size).toBe(1);
-    expect(memo.getNamed(SNAPSHOTS.a, 'web', 'p')).toBeUndefined();
+    memo.set('web', 'p', entry);
+    expect(memo.size).toBe(2);
   });
 
-  it('is bounded: at its limit it starts over; long keys are never stored', () => {
+  it('is bounded: at its limit it starts over; long keys are never stored; 0 stores nothing', () => {
     const memo = new DecisionMemo(100);
-    for (let i = 0; i < 250; i++) memo.set(SNAPSHOTS.a, 'web', `p${i}`, entry);
+    for (let i = 0; i < 250; i++) memo.set('web', `p${i}`, entry);
     expect(memo.size).toBeLessThanOrEqual(100);
-    expect(memo.getNamed(SNAPSHOTS.a, 'web', 'p249')).toBe(entry);
-    memo.set(SNAPSHOTS.a, 'web', 'x'.repeat(300), entry);
-    memo.set(SNAPSHOTS.a, 'y'.repeat(300), 'p', entry);
-    expect(memo.getNamed(SNAPSHOTS.a, 'web', 'x'.repeat(300))).toBeUndefined();
-    expect(memo.getNamed(SNAPSHOTS.a, 'y'.repeat(300), 'p')).toBeUndefined();
+    expect(memo.getNamed('web', 'p249')).toBe(entry);
+    memo.set('web', 'x'.repeat(300), entry);
+    memo.set('y'.repeat(300), 'p', entry);
+    expect(memo.getNamed('web', 'x'.repeat(300))).toBeUndefined();
+    expect(memo.getNamed('y'.repeat(300), 'p')).toBeUndefined();
     const off = new DecisionMemo(0);
-    off.set(SNAPSHOTS.a, 'web', 'p', entry);
+    off.set('web', 'p', entry);
     expect(off.size).toBe(0);
+  });
+});
+
+describe('memoOf', () => {
+  it('keeps one memo per snapshot', () => {
+    expect(memoOf(SNAPSHOTS.a)).toBe(memoOf(SNAPSHOTS.a));
+    expect(memoOf(SNAPSHOTS.b)).not.toBe(memoOf(SNAPSHOTS.a));
   });
 });

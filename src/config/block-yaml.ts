@@ -78,9 +78,12 @@ class LineParser {
   private next = 0;
   private atEnd = false;
   private depth = 0;
+  /** Whether the text has a backslash at all: most configs have none, and then no scalar is scanned for one. */
+  private readonly backslashes: boolean;
 
   constructor(text: string) {
     this.text = text;
+    this.backslashes = text.includes('\\');
     // A leading `---` line (textOutsideSubset lets only that one marker through).
     if (text.startsWith('---')) {
       const lf = text.indexOf('\n');
@@ -257,7 +260,7 @@ class LineParser {
     const q = t.charCodeAt(at);
     const close = t.indexOf(q === DQUOTE ? '"' : "'", at + 1);
     if (close < 0 || close >= this.end) throw DECLINE; // multi-line or unterminated
-    if (q === DQUOTE) {
+    if (q === DQUOTE && this.backslashes) {
       // Escapes: the other parsers decode them. (A bounded scan: indexOf would search the whole text.)
       for (let i = at + 1; i < close; i++) if (t.charCodeAt(i) === 0x5c) throw DECLINE;
     } else if (t.charCodeAt(close + 1) === SQUOTE) throw DECLINE; // '' inside single quotes

@@ -2,7 +2,7 @@
 // longest prefix > wildcards in order) and the rule ids reported.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileIdRules, matchIdRules, type IdRuleSet } from '../../../src/policy/id-rules.js';
+import { compileIdRules, isIdPath, matchIdRules, type IdRuleSet } from '../../../src/policy/id-rules.js';
 import { compilePathPattern } from '../../../src/policy/path-pattern.js';
 import { validateIdPath } from '../../../src/spiffe/spiffe-id.js';
 
@@ -129,6 +129,23 @@ describe('compileIdRules against the plain definition', () => {
         expect(compileIdRules(patterns, LABEL)).toEqual(referenceRules(patterns, LABEL));
       }),
       { numRuns: 1500 },
+    );
+  });
+});
+
+describe('isIdPath', () => {
+  it.each(['/a', '/a/b', '/...', '/.a', '/a.', '/A-Z_0.9', `/${'x'.repeat(2047)}`, '/', '//', '/a/', '/.', '/..', '/a/../b', '/a b', '/é', '/a*', 'a', `/${'x'.repeat(2048)}`])(
+    'agrees with validateIdPath on %j',
+    (path) => {
+      expect(isIdPath(path)).toBe(validateIdPath(path).ok);
+    },
+  );
+
+  it('agrees with validateIdPath on any path', () => {
+    const unit = fc.constantFrom('/', '/', 'a', 'Z', '9', '.', '..', '-', '_', '%', ' ', 'é', '*', '\n');
+    fc.assert(
+      fc.property(fc.string({ unit, minLength: 1, maxLength: 20 }).map((s) => '/' + s), (path) => isIdPath(path) === validateIdPath(path).ok),
+      { numRuns: 3000 },
     );
   });
 });

@@ -51,10 +51,10 @@ export function resolveIdentity(
   return resolveAllSources(input, route, snapshot, ctx);
 }
 
-/** Bits of principalOnlyNeeds: the other sources a request must lack. */
-export const NEEDS_NO_CERTIFICATE = 1;
-export const NEEDS_NO_XFCC = 2;
-export const NEEDS_NO_JWT = 4;
+// Bits of principalOnlyNeeds: the other sources a request must lack.
+const NEEDS_NO_CERTIFICATE = 1;
+const NEEDS_NO_XFCC = 2;
+const NEEDS_NO_JWT = 4;
 
 /**
  * For a route whose caller may be named by the peer principal alone: which other sources the

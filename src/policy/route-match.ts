@@ -244,11 +244,6 @@ function pathMatches(m: RouteMatcher, path: string): boolean {
   return false;
 }
 
-/** The candidates of the deepest node a path reaches by its segments (see pathNode). */
-export function pathCandidates<R>(tree: PathNode<R>, path: string): readonly R[] {
-  return pathNode(tree, path).candidates;
-}
-
 /**
  * The deepest node a path reaches by its segments ("/a/b" → "a", "b"). A route can only match a path
  * whose leading segments equal its pattern's literal leading segments (exact path, "/prefix/**" on
@@ -292,7 +287,7 @@ function literalSegments(p: PathPattern): readonly string[] {
 }
 
 /** The path tree of one candidate list; `checkHosts` when the list's routes must still check the host. */
-export function buildPathTree<R extends MatchableRoute>(routes: readonly R[], checkHosts = true): PathNode<R> {
+function buildPathTree<R extends MatchableRoute>(routes: readonly R[], checkHosts = true): PathNode<R> {
   const newNode = (): PathNode<R> => ({ children: new Map(), own: [], prefixes: [], candidates: [], checks: [] });
   const root = newNode();
   for (const [i, r] of routes.entries()) {

@@ -46,12 +46,13 @@ export function groupOf(url: string, name: string): string | undefined {
   if (/\/node_modules\/(prom-client|tdigest|bintrees)\//.test(url)) return 'metrics (prom-client)';
   if (url.includes('/node_modules/lru-cache/')) return 'identity cache (lru-cache)';
   if (/\/node_modules\/(jose|@peculiar\/[^/]+|asn1js|pvtsutils|pvutils|@noble\/[^/]+|tslib|reflect-metadata|tsyringe)\//.test(url)) return 'identity crypto (jose, x509)';
+  if (url.includes('/dist/src/authz/decision-id')) return 'decision id';
   if (url.includes('/dist/src/log/')) return 'logging (pino)';
   if (url.includes('/dist/src/admin/metrics')) return 'metrics (prom-client)';
   if (url.includes('/dist/src/rollout/')) return 'ours: rollout stats / settings';
   if (url.includes('/dist/src/grpc/') || url.includes('/dist/bench-build/bench/')) return 'ours: Check handler, Envoy conversion';
   if (url.includes('/dist/src/')) return 'ours: authorize (route, identity, policy)';
-  if (url.startsWith('node:internal/crypto/random')) return 'decision id (crypto.randomUUID)';
+  if (url.startsWith('node:internal/crypto/random')) return 'crypto.randomUUID / randomBytes';
   if (url.startsWith('node:internal/http2') || url.startsWith('node:http2')) return 'node http2';
   if (/^node:(net|stream|internal\/stream_base_commons|internal\/streams|internal\/net)/.test(url)) return 'node net / streams';
   if (/^node:internal\/(timers|process\/task_queues|async_hooks)/.test(url)) return 'node event loop (timers, ticks, microtasks)';

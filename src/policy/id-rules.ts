@@ -60,6 +60,23 @@ export class RuleIds {
   }
 }
 
+/** What rule sets without exact, prefix or wildcard rules share (most have one or two kinds only). */
+const NO_RULES: ReadonlyMap<string, string> = unchangeableEmptyMap();
+const NO_WILDCARDS: IdRuleSet['wildcards'] = Object.freeze([]);
+
+/** An empty Map whose set, delete and clear throw: shared, so it must never change. */
+function unchangeableEmptyMap(): ReadonlyMap<string, string> {
+  const map = new Map<string, string>();
+  for (const method of ['set', 'delete', 'clear'] as const) {
+    Object.defineProperty(map, method, {
+      value: () => {
+        throw new TypeError('a shared empty rule map cannot change');
+      },
+    });
+  }
+  return Object.freeze(map);
+}
+
 /**
  * Compiles the patterns listed under one trust domain; `label` prefixes rule ids. Reports every bad
  * pattern. Pass one `ids` to all the calls of a compile to share the rule id strings.
@@ -71,14 +88,15 @@ export function compileIdRules(
 ): { readonly ok: true; readonly value: IdRuleSet } | { readonly ok: false; readonly errors: readonly IdRuleProblem[] } {
   const errors: IdRuleProblem[] = [];
   let any: string | undefined;
-  const exact = new Map<string, string>();
-  const prefixes = new Map<string, string>();
-  const wildcards: { pattern: PathPattern; rule: string }[] = [];
+  let exact: Map<string, string> | undefined;
+  let prefixes: Map<string, string> | undefined;
+  let wildcards: { pattern: PathPattern; rule: string }[] | undefined;
   for (let i = 0; i < patterns.length; i++) {
     const source = patterns[i] as string;
     // An exact ID, by far the most common rule (a policy may list thousands): one check of the
     // whole path, no split. compilePathPattern would give the same exact pattern.
     if (source.charCodeAt(0) === 0x2f && !source.includes('*') && isIdPath(source)) {
+      exact ??= new Map();
       if (!exact.has(source)) exact.set(source, ids.of(label, i));
       continue;
     }
@@ -97,20 +115,24 @@ export function compileIdRules(
     const p = compiled.value;
     if (p.kind === 'any' || (p.kind === 'prefix' && p.prefix === '')) any ??= rule;
     else if (p.kind === 'exact') {
+      exact ??= new Map();
       if (!exact.has(p.path)) exact.set(p.path, rule);
     } else if (p.kind === 'prefix') {
+      prefixes ??= new Map();
       if (!prefixes.has(p.prefix)) prefixes.set(p.prefix, rule);
-    } else wildcards.push({ pattern: p, rule });
+    } else (wildcards ??= []).push({ pattern: p, rule });
   }
   if (errors.length > 0) return { ok: false, errors };
   // Frozen here, so the snapshot that holds it needs no deep walk (its Maps are read-only by type).
-  for (const w of wildcards) {
-    if (w.pattern.kind === 'segments') Object.freeze(w.pattern.segments);
-    Object.freeze(w.pattern);
-    Object.freeze(w);
+  if (wildcards !== undefined) {
+    for (const w of wildcards) {
+      if (w.pattern.kind === 'segments') Object.freeze(w.pattern.segments);
+      Object.freeze(w.pattern);
+      Object.freeze(w);
+    }
+    Object.freeze(wildcards);
   }
-  Object.freeze(wildcards);
-  return ok(Object.freeze({ any, exact, prefixes, wildcards }));
+  return ok(Object.freeze({ any, exact: exact ?? NO_RULES, prefixes: prefixes ?? NO_RULES, wildcards: wildcards ?? NO_WILDCARDS }));
 }
 
 /** Returns the id of the first rule that matches the (valid, non-root) ID path, or undefined. */

@@ -120,6 +120,17 @@ function referenceRules(patterns: readonly string[], label: string): ReturnType<
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: { any, exact, prefixes, wildcards } };
 }
 
+describe('compileIdRules, empty kinds', () => {
+  it('gives an empty map or list for a kind of rule the list does not use, which cannot be changed', () => {
+    const set = rules(['/a']);
+    expect(set.prefixes.size).toBe(0);
+    expect(set.wildcards).toEqual([]);
+    expect(() => (set.prefixes as Map<string, string>).set('/x', 'y')).toThrow(TypeError);
+    expect(() => (set.wildcards as unknown[]).push({})).toThrow(TypeError);
+    expect(rules(['**']).exact.size).toBe(0);
+  });
+});
+
 describe('compileIdRules against the plain definition', () => {
   it('compiles any list of patterns to the same rule set, or the same errors', () => {
     const unit = fc.constantFrom('/', '/', 'a', 'ns', 'sa', '0', '.', '-', '_', '*', '**', '%', ' ', '..');

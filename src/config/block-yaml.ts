@@ -128,7 +128,7 @@ class LineParser {
     const c = this.text.charCodeAt(at);
     let value: unknown;
     if (c === DASH && this.isSeparator(at + 1)) value = this.sequence(col);
-    else if (this.keyAt(at) !== undefined) value = this.mapping(col);
+    else if (this.keyAt(at)) value = this.mapping(col);
     else {
       value = this.inline(at);
       this.advance();
@@ -170,14 +170,15 @@ class LineParser {
   private mapping(col: number): Record<string, unknown> {
     const map: Record<string, unknown> = {};
     for (;;) {
-      const key = this.keyAt(this.start + col);
-      if (key === undefined) throw DECLINE;
-      if (key.name === '__proto__' || Object.hasOwn(map, key.name)) throw DECLINE;
-      let p = key.after;
+      if (!this.keyAt(this.start + col)) throw DECLINE;
+      const name = this.keyName;
+      const after = this.keyAfter;
+      if (name === '__proto__' || Object.hasOwn(map, name)) throw DECLINE;
+      let p = after;
       while (p < this.end && this.text.charCodeAt(p) === SPACE) p++;
       let value: unknown;
       if (p >= this.end || this.text.charCodeAt(p) === HASH) {
-        if (p < this.end && p === key.after) throw DECLINE; // "a:#": not a comment
+        if (p < this.end && p === after) throw DECLINE; // "a:#": not a comment
         this.advance();
         if (this.atEnd || this.indent < col) value = null;
         else if (this.indent > col) value = this.node(this.indent);
@@ -192,51 +193,54 @@ class LineParser {
         // A more indented line after an inline value would continue it (multi-line scalar) or be an error.
         if (!this.atEnd && this.indent > col) throw DECLINE;
       }
-      map[key.name] = value;
+      map[name] = value;
       if (this.atEnd || this.indent < col) return map;
       if (this.indent > col) throw DECLINE;
       // At the mapping's column: another key, else (a `-` item) the reference path decides.
-      if (this.keyAt(this.start + col) === undefined) throw DECLINE;
+      if (!this.keyAt(this.start + col)) throw DECLINE;
     }
   }
 
   /**
-   * A block mapping key at `at` followed by `:` and a space or the end of the line: its name and
-   * where the `:` ends. Undefined when the line does not start a key there.
+   * True when a block mapping key starts at `at`, followed by `:` and a space or the end of the
+   * line; then keyName is its name and keyAfter where the `:` ends.
    */
-  private keyAt(at: number): { name: string; after: number } | undefined {
+  private keyAt(at: number): boolean {
     // node() and mapping() both ask about the same line: answer once.
-    if (at === this.keyAtPos) return this.keyAtResult;
-    this.keyAtPos = at;
-    this.keyAtResult = undefined;
-    this.keyAtResult = this.readKey(at);
-    return this.keyAtResult;
+    if (at !== this.keyAtPos) {
+      this.keyAtPos = at;
+      this.keyFound = this.readKey(at);
+    }
+    return this.keyFound;
   }
 
+  /** The last key read by keyAt: where it starts, whether there is one, its name, where its ":" ends. */
   private keyAtPos = -1;
-  private keyAtResult: { name: string; after: number } | undefined;
+  private keyFound = false;
+  private keyName = '';
+  private keyAfter = 0;
 
-  private readKey(at: number): { name: string; after: number } | undefined {
+  private readKey(at: number): boolean {
     const t = this.text;
     const c = t.charCodeAt(at);
     let colon: number;
     let name: string;
     if (c === DQUOTE || c === SQUOTE) {
       const close = this.quotedEnd(at);
-      if (close < 0) return undefined;
+      if (close < 0) return false;
       name = t.slice(at + 1, close);
       colon = close + 1;
       while (colon < this.end && t.charCodeAt(colon) === SPACE) colon++;
-      if (t.charCodeAt(colon) !== COLON) return undefined;
+      if (t.charCodeAt(colon) !== COLON) return false;
     } else {
-      if (!plainStart(c)) return undefined;
+      if (!plainStart(c)) return false;
       // A plain key ends at ": " or a final ":"; no "#" (comment), flow indicator or quote inside.
       let p = at;
       for (;;) {
-        if (p >= this.end) return undefined;
+        if (p >= this.end) return false;
         const d = t.charCodeAt(p);
         if (d === COLON && this.isSeparator(p + 1)) break;
-        if (d === HASH || flowIndicator(d) || d === DQUOTE || d === SQUOTE) return undefined;
+        if (d === HASH || flowIndicator(d) || d === DQUOTE || d === SQUOTE) return false;
         p++;
       }
       colon = p;
@@ -249,9 +253,11 @@ class LineParser {
     }
     if (colon - at > MAX_KEY || !this.isSeparator(colon + 1)) {
       if (c === DQUOTE || c === SQUOTE) throw DECLINE; // `"a":b` and the like
-      return undefined;
+      return false;
     }
-    return { name, after: colon + 1 };
+    this.keyName = name;
+    this.keyAfter = colon + 1;
+    return true;
   }
 
   /** Index of the closing quote of a one-line quoted scalar at `at`, or -1; declines escapes. */
@@ -274,9 +280,8 @@ class LineParser {
     let value: unknown;
     let p: number;
     if (c === LBRACKET || c === LBRACE) {
-      const r = this.flow(at);
-      value = r.value;
-      p = r.end;
+      value = this.flow(at);
+      p = this.pos;
     } else if (c === DQUOTE || c === SQUOTE) {
       const close = this.quotedEnd(at);
       value = t.slice(at + 1, close);
@@ -302,8 +307,11 @@ class LineParser {
     return value;
   }
 
-  /** A flow collection that opens at `at` and closes on the same line. */
-  private flow(at: number): { value: unknown; end: number } {
+  /** Where the last flow value or key read ended (set by flow, flowKey, flowValue: no result objects). */
+  private pos = 0;
+
+  /** A flow collection that opens at `at` and closes on the same line; sets pos past its end. */
+  private flow(at: number): unknown {
     if (++this.depth > MAX_DEPTH) throw DECLINE;
     const t = this.text;
     const seq = t.charCodeAt(at) === LBRACKET;
@@ -313,24 +321,24 @@ class LineParser {
     let p = this.skipSpaces(at + 1);
     if (t.charCodeAt(p) === closer) {
       this.depth--;
-      return { value: seq ? items : map, end: p + 1 };
+      this.pos = p + 1;
+      return seq ? items : map;
     }
     for (;;) {
       if (seq) {
-        const r = this.flowValue(p);
-        items.push(r.value);
-        p = this.skipSpaces(r.end);
+        items.push(this.flowValue(p));
+        p = this.skipSpaces(this.pos);
       } else {
-        const k = this.flowKey(p);
-        if (k.name === '__proto__' || Object.hasOwn(map, k.name)) throw DECLINE;
-        const r = this.flowValue(this.skipSpaces(k.end));
-        map[k.name] = r.value;
-        p = this.skipSpaces(r.end);
+        const name = this.flowKey(p);
+        if (name === '__proto__' || Object.hasOwn(map, name)) throw DECLINE;
+        map[name] = this.flowValue(this.skipSpaces(this.pos));
+        p = this.skipSpaces(this.pos);
       }
       const c = t.charCodeAt(p);
       if (c === closer) {
         this.depth--;
-        return { value: seq ? items : map, end: p + 1 };
+        this.pos = p + 1;
+      return seq ? items : map;
       }
       if (c !== COMMA) throw DECLINE; // `[a: b]` pairs, a missing comma, the end of the line
       p = this.skipSpaces(p + 1);
@@ -344,14 +352,15 @@ class LineParser {
   }
 
   /** A flow mapping key and the position after its `: ` (or `:` right after a quoted key). */
-  private flowKey(p: number): { name: string; end: number } {
+  private flowKey(p: number): string {
     const t = this.text;
     const c = t.charCodeAt(p);
     if (c === DQUOTE || c === SQUOTE) {
       const close = this.quotedEnd(p);
       const colon = this.skipSpaces(close + 1);
       if (t.charCodeAt(colon) !== COLON || colon - p > MAX_KEY) throw DECLINE;
-      return { name: t.slice(p + 1, close), end: colon + 1 };
+      this.pos = colon + 1;
+      return t.slice(p + 1, close);
     }
     if (!plainStart(c)) throw DECLINE;
     let e = p;
@@ -365,17 +374,19 @@ class LineParser {
     while (v > p && t.charCodeAt(v - 1) === SPACE) v--;
     const name = resolvePlainScalar(t.slice(p, v));
     if (typeof name !== 'string') throw DECLINE;
-    return { name, end: e + 1 };
+    this.pos = e + 1;
+    return name;
   }
 
   /** A value inside a flow collection: a nested collection, a quoted or a plain scalar. */
-  private flowValue(p: number): { value: unknown; end: number } {
+  private flowValue(p: number): unknown {
     const t = this.text;
     const c = t.charCodeAt(p);
     if (c === LBRACKET || c === LBRACE) return this.flow(p);
     if (c === DQUOTE || c === SQUOTE) {
       const close = this.quotedEnd(p);
-      return { value: t.slice(p + 1, close), end: close + 1 };
+      this.pos = close + 1;
+      return t.slice(p + 1, close);
     }
     if (!plainStartAt(t, p)) throw DECLINE;
     let e = p;
@@ -388,6 +399,7 @@ class LineParser {
     }
     let v = e;
     while (v > p && t.charCodeAt(v - 1) === SPACE) v--;
-    return { value: resolvePlainScalar(t.slice(p, v)), end: e };
+    this.pos = e;
+    return resolvePlainScalar(t.slice(p, v));
   }
 }

@@ -75,7 +75,7 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
   const globalSources = Object.freeze([...config.identity.sources]);
   // Rule ids and their labels (`allow["prod.example.org"]`) recur on every route: one string each.
   const ruleIds = new RuleIds();
-  const labels = new Map<string, string>();
+  const labels = { allow: new Map<string, string>(), deny: new Map<string, string>() };
 
   for (let index = 0; index < config.routes.length; index++) {
     const r = config.routes[index] as RouteConfig;
@@ -98,9 +98,8 @@ export function compileConfig(config: Config, source: string, loadedAt: number):
           issues.push({ path: routeKeyPath(index, [list, td]), message: `trust domain "${td}" is not listed in trustDomains` });
           continue;
         }
-        const labelKey = `${list} ${td}`;
-        let label = labels.get(labelKey);
-        if (label === undefined) labels.set(labelKey, (label = `${list}[${JSON.stringify(td)}]`));
+        let label = labels[list].get(td);
+        if (label === undefined) labels[list].set(td, (label = `${list}[${JSON.stringify(td)}]`));
         const compiled = compileIdRules(patterns, label, ruleIds);
         if (!compiled.ok) {
           for (const e of compiled.errors) issues.push({ path: routeKeyPath(index, [list, td, e.index]), message: e.detail });

@@ -3,12 +3,14 @@
 // (measured: spawn → SERVING 510 → 330 ms with the 10 × 100 policy). dist/src/index.js and the
 // other tsc outputs stay as they are: they are the package's exports. Source maps chain to src/.
 //
-// Left out of the bundle, loaded when used:
-// - grpc-health-check (from node_modules): finds its .proto files relative to its own __dirname;
-// - the `demo-pki` command (tsc's dist/src/cli/demo-pki.js): it issues certificates with
-//   @peculiar/x509, which `serve` never loads; esbuild would hoist that package's import to the top
-//   of the bundle even behind a dynamic import(), so the command stays outside.
-// esbuild's JS API is used, not its CLI, for that plugin.
+// Left out of the bundle: the `demo-pki` command (tsc's dist/src/cli/demo-pki.js), loaded when it
+// runs. It issues certificates with @peculiar/x509, which `serve` never loads; esbuild would hoist
+// that package's import to the top of the bundle even behind a dynamic import().
+// grpc-health-check is bundled but reads its .proto files at run time relative to its __dirname:
+// that becomes the directory of the installed package (resolved from dist/src/main.js). Kept
+// outside, it loaded its own proto-loader and protobufjs from node_modules: ~50 more files.
+// esbuild's JS API is used, not its CLI, for these plugins.
+import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 import { URL, fileURLToPath } from 'node:url';
 
@@ -27,12 +29,22 @@ await build({
   // +5 MiB RSS. Without them it is 1.9 MB of ASCII. Licence comments go to main.js.LEGAL.txt.
   minifyWhitespace: true,
   legalComments: 'linked',
-  external: ['grpc-health-check'],
   plugins: [
     {
       name: 'demo-pki-outside',
       setup(b) {
         b.onResolve({ filter: /\/demo-pki\.js$/ }, () => ({ path: './cli/demo-pki.js', external: true }));
+      },
+    },
+    {
+      name: 'health-check-dirname',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]grpc-health-check[\\/]build[\\/]src[\\/]health\.js$/ }, async (args) => {
+          const text = await readFile(args.path, 'utf8');
+          if (!text.includes('__dirname')) throw new Error(`${args.path}: no __dirname to rewrite (package changed?)`);
+          const dir = 'require("node:path").dirname(require.resolve("grpc-health-check"))';
+          return { contents: `var __healthCheckDir = ${dir};\n${text.replaceAll('__dirname', '__healthCheckDir')}`, loader: 'js' };
+        });
       },
     },
   ],

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProto } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizationClientConstructor } from '../../src/grpc/protos.js';
 import type { WireCheckResponse } from '../../src/grpc/wire.js';
@@ -81,6 +83,16 @@ routes:
 `,
     );
     const { grpcPort } = await startBuilt(config);
+    // The bundled health service reads its .proto from the installed package: it must answer.
+    const health = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { enums: String })) as unknown as {
+      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+    };
+    const healthClient = new health.grpc.health.v1.Health(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    const status = await new Promise<unknown>((resolve, reject) =>
+      healthClient['Check']!({ service: '' }, (e: grpc.ServiceError | null, r: { status: unknown }) => (e ? reject(e) : resolve(r.status))),
+    );
+    healthClient.close();
+    expect(status).toBe('SERVING');
     const Client = authorizationClientConstructor();
     const client = new Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
     const check = (spec: Parameters<typeof checkRequest>[0]): Promise<Record<string, unknown>> =>

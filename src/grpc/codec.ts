@@ -78,9 +78,8 @@ function skipField(r: Reader, wireType: number, limit: number, depth = 0): void 
   if (r.pos > limit) truncated();
 }
 
-/** Buffer's own slicers, which toString('latin1' | 'utf8', start, end) reaches after checking its arguments. */
+/** Buffer's own slicer, which toString('utf8', start, end) reaches after checking its arguments. */
 interface Slicers {
-  latin1Slice(start: number, end: number): string;
   utf8Slice(start: number, end: number): string;
 }
 
@@ -92,11 +91,9 @@ function readString(r: Reader, limit: number): string {
 /** The text of bytes [start, end), which the reader then moves past. */
 function readText(r: Reader, start: number, end: number): string {
   r.pos = end;
-  const buf = r.buf as unknown as Slicers & Buffer;
-  // Header names and values, ids and paths are ASCII nearly always: Latin-1 decoding of bytes
-  // below 0x80 is the same text as UTF-8 decoding, and about twice as fast.
-  for (let i = start; i < end; i++) if ((buf[i] as number) >= 0x80) return buf.utf8Slice(start, end);
-  return buf.latin1Slice(start, end);
+  // Buffer's own UTF-8 slicer (what toString('utf8', start, end) calls after checking its
+  // arguments): fast on ASCII of any length; invalid sequences become U+FFFD, as in protobufjs.
+  return (r.buf as unknown as Slicers).utf8Slice(start, end);
 }
 
 /** Keys of at most this many bytes are interned (header names, context_extensions keys). */

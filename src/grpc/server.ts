@@ -3,7 +3,6 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { AUTHORIZATION_SERVICE } from '../../envoy-protos/index.js';
 import { decodeCheckRequest } from './codec.js';
-import { loadAuthorizationService } from './protos.js';
 import type { WireCheckRequest } from './wire.js';
 
 /** A listening gRPC server. */
@@ -14,6 +13,27 @@ export interface GrpcServerHandle {
   /** Stops accepting calls, lets in-flight Checks finish, and forces the rest closed after `graceMs`. */
   shutdown(graceMs: number): Promise<'graceful' | 'forced'>;
 }
+
+/** The gRPC path of Authorization/Check. */
+export const CHECK_PATH = `/${AUTHORIZATION_SERVICE}/Check`;
+
+/**
+ * Authorization/Check as grpc-js serves it: requests decoded by hand, responses already encoded by
+ * the handler (inside its fail-closed guard, so an encoding fault is a deny, never a gRPC error).
+ * The client-side halves pass bytes through (the server never uses them).
+ */
+export const CHECK_METHOD: grpc.MethodDefinition<WireCheckRequest, Buffer> = {
+  path: CHECK_PATH,
+  requestStream: false,
+  responseStream: false,
+  originalName: 'check',
+  requestDeserialize: (bytes: Buffer) => decodeCheckRequest(bytes),
+  responseSerialize: (bytes: Buffer) => bytes,
+  requestSerialize: () => {
+    throw new Error('the server does not encode CheckRequests');
+  },
+  responseDeserialize: (bytes: Buffer) => bytes,
+};
 
 /** Default largest CheckRequest accepted (config limits.maxRequestBytes). */
 export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
@@ -29,18 +49,11 @@ export async function startGrpcServer(
   maxRequestBytes: number = DEFAULT_MAX_REQUEST_BYTES,
 ): Promise<GrpcServerHandle> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes });
-  // The Check method with this server's own codec (codec.ts) instead of proto-loader's generic one.
-  const base = loadAuthorizationService();
-  const service: grpc.ServiceDefinition = {
-    ...base,
-    Check: {
-      ...(base['Check'] as grpc.MethodDefinition<WireCheckRequest, Buffer>),
-      requestDeserialize: (bytes: Buffer) => decodeCheckRequest(bytes),
-      // The handler answers with the encoded response (check-handler.ts: encoded inside its
-      // fail-closed guard, so an encoding fault is a deny, never a gRPC error).
-      responseSerialize: (bytes: Buffer) => bytes,
-    },
-  };
+  // Authorization/Check with this server's own codec (codec.ts, response-encoder.ts): the server
+  // never needs proto-loader's reflection over Envoy's protos (~70 ms and several MB at start). The
+  // path and shape are Envoy's (external_auth.proto); test/unit/grpc/protos.test.ts holds them to the
+  // pinned protos.
+  const service: grpc.ServiceDefinition = { Check: CHECK_METHOD };
   server.addService(service, { Check: check });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);

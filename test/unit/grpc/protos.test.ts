@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENVOY_PROTO_INCLUDE_DIRS, EXT_AUTHZ_PROTO } from '../../../envoy-protos/index.js';
 import { loadAuthorizationService } from '../../../src/grpc/protos.js';
+import { CHECK_METHOD } from '../../../src/grpc/server.js';
 
 describe('envoy-protos', () => {
   it('resolves include dirs inside node_modules/@grpc/grpc-js-xds', () => {
@@ -20,5 +21,15 @@ describe('loadAuthorizationService', () => {
     expect(svc['Check']?.requestStream).toBe(false);
     expect(svc['Check']?.responseStream).toBe(false);
     expect(loadAuthorizationService()).toBe(svc); // loaded once
+  });
+});
+
+describe('CHECK_METHOD', () => {
+  it('serves the path and shape the pinned protos give Authorization/Check', () => {
+    const fromProtos = loadAuthorizationService()['Check'];
+    expect(CHECK_METHOD.path).toBe(fromProtos?.path);
+    expect(CHECK_METHOD.requestStream).toBe(fromProtos?.requestStream);
+    expect(CHECK_METHOD.responseStream).toBe(fromProtos?.responseStream);
+    expect(CHECK_METHOD.originalName).toBe(fromProtos?.originalName);
   });
 });

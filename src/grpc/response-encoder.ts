@@ -6,7 +6,8 @@
 // (test/unit/grpc/response-encoder.test.ts checks this over arbitrary verdicts).
 import type { Verdict } from '../authz/types.js';
 import { encodeCheckResponse, encodeDeniedResponse, encodeStructEntries } from './codec.js';
-import { deniedBody, toEnvoy } from './to-envoy.js';
+import { jsonString } from '../json-string.js';
+import { toEnvoy } from './to-envoy.js';
 
 /** What a response of one shape shares; see shapeOf. */
 interface Shape {
@@ -16,6 +17,11 @@ interface Shape {
   readonly head: Buffer;
   /** denied_response without its body (the body names the decision id), for a deny. */
   readonly denied: Buffer | undefined;
+  /**
+   * The deny body up to the decision id, `{"reason":…,"route":…,"decisionId":`: deniedBody() is
+   * JSON.stringify of those three fields in that order, so only the id's JSON and "}" follow.
+   */
+  readonly bodyPrefix: string;
   /** The dynamic_metadata entries other than decisionId and (when there is an identity) spiffeId. */
   readonly meta: Buffer;
 }
@@ -120,11 +126,12 @@ function shapeOf(v: Verdict): Shape {
   if (v.identity !== undefined) delete fields['spiffeId'];
   const meta = Buffer.from(encodeStructEntries(fields));
   if (wire.denied_response === undefined) {
-    return { verdict: v, head: Buffer.from(encodeCheckResponse(wire, { metadata: false })), denied: undefined, meta };
+    return { verdict: v, head: Buffer.from(encodeCheckResponse(wire, { metadata: false })), denied: undefined, bodyPrefix: '', meta };
   }
   // A deny's body names its decision id: the body is written per request, the rest of denied_response kept.
   const denied = Buffer.from(encodeDeniedResponse({ ...wire.denied_response, body: '' }));
-  return { verdict: v, head: Buffer.from(encodeCheckResponse(wire, { metadata: false, denied: false })), denied, meta };
+  const bodyPrefix = `{"reason":${JSON.stringify(v.reason)},"route":${JSON.stringify(v.route)},"decisionId":`;
+  return { verdict: v, head: Buffer.from(encodeCheckResponse(wire, { metadata: false, denied: false })), denied, bodyPrefix, meta };
 }
 
 /** Encoded CheckResponses by shape. */
@@ -161,7 +168,7 @@ export class ResponseEncoder {
     let bodyBytes = 0;
     let deniedLen = 0;
     if (shape.denied !== undefined) {
-      body = deniedBody(v);
+      body = `${shape.bodyPrefix}${jsonString(v.decisionId)}}`;
       bodyBytes = Buffer.byteLength(body, 'utf8');
       deniedLen = shape.denied.length + (bodyBytes === 0 ? 0 : 1 + varintSize(bodyBytes) + bodyBytes);
     }

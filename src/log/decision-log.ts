@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import type { CheckInput, Verdict } from '../authz/types.js';
 import type { Logger } from './logger.js';
+import { jsonString } from '../json-string.js';
 
 /** Which decisions are written: every one, only deny decisions (enforced or not), or none. */
 export type DecisionLogFilter = 'all' | 'deny' | 'none';
@@ -15,19 +16,6 @@ const { streamSym, timeSym, chindingsSym, formattersSym } = pino.symbols;
 /** Reads one of the pino internals the hand-written line reuses, so that it looks like pino's own. */
 function part<T>(logger: Logger, sym: symbol): T {
   return (logger as unknown as Record<symbol, T>)[sym] as T;
-}
-
-/**
- * A string as JSON. Text with nothing to escape (no quote, backslash, control character or
- * surrogate: decision ids, SPIFFE IDs, route names, most paths) is quoted as it is, which is
- * several times cheaper than JSON.stringify; anything else goes through JSON.stringify.
- */
-export function jsonString(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
-  }
-  return `"${s}"`;
 }
 
 const q = jsonString;

@@ -412,8 +412,8 @@ export async function runInProcess(o: { readonly quick: boolean; readonly identi
     ['server codec: decode CheckRequest (src/grpc/codec.ts)', () => decodeCheckRequest(wireBytes)],
     ['response encoder: verdict → CheckResponse bytes (src/grpc/response-encoder.ts)', () => encoder.encode(verdict)],
     ['rollout stats.record (windows, top callers)', () => stats.record(verdict, Date.now())],
-    ['metrics.recordCheck (prom-client)', () => metrics.recordCheck(verdict, 0.00005)],
-    ['logDecision (pino → /dev/null)', () => logDecision(nullLogger, 'all', verdict, input, 42)],
+    ['metrics.recordCheck (plain counters, published at scrape time)', () => metrics.recordCheck(verdict, 0.00005)],
+    ['logDecision (hand-built line → src/log/log-destination.ts → /dev/null)', () => logDecision(nullLogger, 'all', verdict, input, 42)],
     ['Check handler without grpc-js and codec (convert, authorize, render, record)', () => handler(call, noop)],
   ];
   const components: Record<string, number> = {};

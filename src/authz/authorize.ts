@@ -162,18 +162,7 @@ function verdictOf(decisionId: string, route: CompiledRoute, setting: RouteSetti
 }
 
 function tooLargeVerdict(decisionId: string, route: CompiledRoute, setting: RouteSetting, exceeded: LimitExceeded): Verdict {
-  return {
-    decisionId,
-    route: route.name,
-    mode: setting.mode,
-    enforcePercent: setting.enforcePercent,
-    decision: 'deny',
-    effect: rolloutEffect(setting, 'deny', route.name, undefined),
-    reason: 'REQUEST_TOO_LARGE',
-    detail: exceeded.detail,
-    rule: '',
-    identity: undefined,
-  };
+  return verdictOf(decisionId, route, setting, { decision: 'deny', reason: 'REQUEST_TOO_LARGE', rule: '', detail: exceeded.detail, identity: undefined });
 }
 
 /**

@@ -138,6 +138,46 @@ function readKey(r: Reader, limit: number): string {
   return s;
 }
 
+/** Values of at least this many bytes go through the recent-value slots (certificates, XFCC, tokens). */
+const MIN_RECENT_VALUE = 256;
+/** ...and of at most this many (a larger value is decoded every time and not remembered). */
+const MAX_RECENT_VALUE = 16 * 1024;
+const RECENT_SLOTS = 16;
+interface RecentValue {
+  readonly bytes: Buffer;
+  readonly text: string;
+}
+const recentValues: (RecentValue | undefined)[] = new Array<RecentValue | undefined>(RECENT_SLOTS).fill(undefined);
+
+/**
+ * A long value (the peer certificate, an XFCC header, an authorization header). Callers repeat
+ * them request after request: the string decoded last time for the same bytes is reused, so a
+ * repeated 2 KB certificate costs a memcmp, not a 2 KB string (decoding, and the garbage it leaves
+ * for every request). Identity caches then meet the very string they stored, and compare it by
+ * reference. Same bytes, same UTF-8 decoding: the result is the one a fresh decode gives.
+ */
+function readLongValue(r: Reader, limit: number): string {
+  const end = readLength(r, limit);
+  const start = r.pos;
+  const len = end - start;
+  if (len < MIN_RECENT_VALUE || len > MAX_RECENT_VALUE) return readText(r, start, end);
+  const buf = r.buf;
+  // Slot from the length and bytes near the end (PEM and JWT headers start alike; tails differ).
+  const h = (len * 31 + (buf[end - 1] as number) * 7 + (buf[end - 9] as number) * 131 + (buf[start + (len >> 1)] as number)) | 0;
+  const slot = h & (RECENT_SLOTS - 1);
+  const cached = recentValues[slot];
+  if (cached !== undefined && cached.bytes.length === len && buf.compare(cached.bytes, 0, len, start, end) === 0) {
+    r.pos = end;
+    return cached.text;
+  }
+  const text = readText(r, start, end);
+  // Its own memory, not a slice of Buffer's shared pool (which it would keep alive).
+  const bytes = Buffer.allocUnsafeSlow(len);
+  buf.copy(bytes, 0, start, end);
+  recentValues[slot] = { bytes, text };
+  return text;
+}
+
 /** One map<string, string> entry (key 1, value 2) into `into`; absent key or value is "". */
 function readMapEntry(r: Reader, limit: number, into: Record<string, string>): void {
   const end = readLength(r, limit);
@@ -146,7 +186,7 @@ function readMapEntry(r: Reader, limit: number, into: Record<string, string>): v
   while (r.pos < end) {
     const tag = readVarint(r, end);
     if (tag === 0x0a) key = readKey(r, end);
-    else if (tag === 0x12) value = readString(r, end);
+    else if (tag === 0x12) value = readLongValue(r, end);
     else skipField(r, tag & 7, end);
   }
   into[key] = value;
@@ -176,7 +216,7 @@ function readPeer(r: Reader, limit: number, peer: Peer): Peer {
   while (r.pos < end) {
     const tag = readVarint(r, end);
     if (tag === 0x22) peer.principal = readString(r, end); // principal (4)
-    else if (tag === 0x2a) peer.certificate = readString(r, end); // certificate (5)
+    else if (tag === 0x2a) peer.certificate = readLongValue(r, end); // certificate (5)
     else skipField(r, tag & 7, end);
   }
   return peer;

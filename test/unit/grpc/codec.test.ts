@@ -71,6 +71,35 @@ describe('decodeCheckRequest', () => {
   });
 });
 
+describe('decodeCheckRequest on long repeated values (certificates, XFCC, tokens)', () => {
+  // Long values reuse the string decoded last time for the same bytes: a value that differs from a
+  // remembered one anywhere (same length, same slot, one byte in the middle) must never come back
+  // as the remembered one.
+  const base = `-----BEGIN%20CERTIFICATE-----%0A${'MIIBkTCB+wIJAKHBfpEgcMFvMA0GCSqGSIb3DQEBCwUAMBExDzANBgNVBAMMBnVu'.repeat(8)}%0A-----END%20CERTIFICATE-----%0A`;
+  const variant = (pos: number, ch: string): string => base.slice(0, pos) + ch + base.slice(pos + 1);
+
+  it('decodes each request to exactly the values it carries', () => {
+    const pool = fc.oneof(
+      fc.constant(base),
+      fc.tuple(fc.nat({ max: base.length - 1 }), fc.constantFrom('A', 'z', '%', 'é', '✓')).map(([pos, ch]) => variant(pos, ch)),
+      fc.string({ minLength: 250, maxLength: 600 }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(pool, pool), { minLength: 1, maxLength: 30 }), (requests) => {
+        for (const [cert, xfcc] of requests) {
+          const bytes = check.requestSerialize({
+            attributes: { source: { certificate: cert }, request: { http: { headers: { 'x-forwarded-client-cert': xfcc } } } },
+          } as WireCheckRequest);
+          const decoded = decodeCheckRequest(bytes);
+          expect(decoded.attributes?.source?.certificate).toBe(cert);
+          expect(decoded.attributes?.request?.http?.headers?.['x-forwarded-client-cert']).toBe(xfcc);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 function withoutProto(headers: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([k]) => k !== '__proto__'));
 }

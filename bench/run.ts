@@ -167,7 +167,7 @@ function parseOptions(argv: readonly string[]): Options & { readonly profile: bo
     serverWarmupMs: quick ? 1200 : 3000,
     clients: Math.round(num(values.clients, 'clients', 2)),
     streams: Math.round(num(values.streams, 'streams', 32)),
-    repeats: Math.round(num(values.repeats, 'repeats', quick ? 2 : 4)),
+    repeats: Math.round(num(values.repeats, 'repeats', quick ? 2 : 6)),
     rate: values.rate === undefined ? undefined : num(values.rate, 'rate', 1),
     phases: new Set((values.phases ?? 'e2e,in-process,process').split(',').map((s) => s.trim())),
     scenarios,
@@ -223,10 +223,12 @@ async function measureInstance(ctx: E2eContext, server: RunningServer, bodyFile:
     const v = server.rssKb();
     if (v > peak) peak = v;
   }, 100);
-  // Best of `repeats` closed-loop runs: on this shared VM other guests' load only ever slows a run
-  // down, in bursts shorter than a run (a server's throughput swings ±25 % from one 0.5 s run to the
-  // next with nothing else running in the VM), so the fastest of a few back-to-back runs is the
-  // estimate of what the server can do; the noise column still reports what was seen in the VM.
+  // Best of `repeats` closed-loop runs. One server's throughput swings by up to 2x from one 1 s run
+  // to the next with nothing else running in the VM, the empty server's as much as this one's:
+  // --trace-gc-nvp shows V8 switching between ~45 KB and ~2 MB promoted per scavenge, and full
+  // collections of 60-200 ms now and then (most of it finalizing http2's external header strings).
+  // The fastest of a few back-to-back runs is each server's capacity between those stretches; the
+  // noise column still reports what other processes took on the server's core.
   const closedRuns: LoadResult[] = [];
   try {
     for (let i = 0; i < opts.repeats; i++) closedRuns.push(await runH2load({ ...base, durationMs: opts.durationMs, warmupMs: opts.warmupMs }));
@@ -706,7 +708,7 @@ async function main(): Promise<number> {
         identity,
         pin,
         starts: opts.quick ? 1 : 3,
-        memRounds: 1,
+        memRounds: opts.quick ? 1 : 3,
         memSmall: !opts.quick,
         warmMs: opts.quick ? 500 : 1000,
         settleMs: opts.quick ? 500 : 1000,

@@ -226,7 +226,7 @@ async function measureInstance(ctx: E2eContext, server: RunningServer, bodyFile:
   // Best of `repeats` closed-loop runs. One server's throughput swings by up to 2x from one 1 s run
   // to the next with nothing else running in the VM, the empty server's as much as this one's:
   // --trace-gc-nvp shows V8 switching between ~45 KB and ~2 MB promoted per scavenge, and full
-  // collections of 60-200 ms now and then (most of it finalizing http2's external header strings).
+  // collections of 60-200 ms now and then (most of it in their clear.external_string_table phase).
   // The fastest of a few back-to-back runs is each server's capacity between those stretches; the
   // noise column still reports what other processes took on the server's core.
   const closedRuns: LoadResult[] = [];

@@ -25,6 +25,8 @@ export interface LogDestinationOptions {
   readonly maxBufferBytes: number;
 }
 
+/** Nothing left to write. */
+const EMPTY = Buffer.alloc(0);
 /** A turn's lines are also written once this many bytes are waiting (bounds one write's size). */
 const FLUSH_AT_BYTES = 64 * 1024;
 /** Retry delays while the descriptor takes nothing (a full pipe): first and longest, ms. */
@@ -130,6 +132,10 @@ export class LogDestination extends EventEmitter implements BoundedDestination {
 
   private writeOut(): void {
     if (this.closed || this.writing) return;
+    if (this.mode === 'sync' && this.carry === undefined && this.lines.length > 0) {
+      this.writeText();
+      return;
+    }
     const buf = this.pending();
     if (buf === undefined) return;
     if (this.mode === 'async') {
@@ -149,6 +155,32 @@ export class LogDestination extends EventEmitter implements BoundedDestination {
     } catch (e) {
       error = e as NodeJS.ErrnoException;
     }
+    this.wrote(buf, error, n);
+  }
+
+  /**
+   * The usual case: nothing carried over, the descriptor never blocks. The turn's text goes to
+   * write(2) as a string (node encodes it into its own scratch memory), so no Buffer is made per
+   * turn; only what the descriptor did not take becomes one.
+   */
+  private writeText(): void {
+    const text = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join('');
+    const bytes = this.linesBytes;
+    this.lines = [];
+    this.linesBytes = 0;
+    let n = 0;
+    let error: NodeJS.ErrnoException | null = null;
+    try {
+      n = writeSync(this.fd, text);
+    } catch (e) {
+      error = e as NodeJS.ErrnoException;
+    }
+    if (error === null && n >= bytes) {
+      this.wrote(EMPTY, null, 0);
+      return;
+    }
+    const buf = Buffer.from(text);
+    this.carry = buf;
     this.wrote(buf, error, n);
   }
 

@@ -1,7 +1,7 @@
 // The log destination: bounded, and never a blocking pipe (a write to a full blocking pipe parks a
 // libuv worker thread for good, and the process can then not even exit).
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -52,5 +52,45 @@ describe('createLogDestination', () => {
     dest.write(`${'b'.repeat(60)}\n`);
     expect(dropped).toBe(1);
     dest.end();
+  });
+  it('loses and reorders nothing when a full pipe takes a turn\'s text only in part, multi-byte characters included', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'log-dest-')), 'out.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, 'w');
+    const dest = createLogDestination({ dest: writer, maxBufferBytes: 4 * 1024 * 1024 });
+    const lines = Array.from({ length: 3000 }, (_, i) => `{"n":${i},"t":"ordérs ✓ ${'x'.repeat(i % 97)}"}\n`);
+    const chunks: Buffer[] = [];
+    const drain = (): void => {
+      const buf = Buffer.alloc(65_536);
+      for (;;) {
+        let n = 0;
+        try {
+          n = readSync(reader, buf, 0, buf.length, null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return;
+          throw e;
+        }
+        if (n === 0) return;
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+      }
+    };
+    try {
+      // Several turns of lines, more than a pipe holds (64 KiB): writes are cut mid-character.
+      for (let turn = 0; turn < 6; turn++) {
+        for (const line of lines.slice(turn * 500, (turn + 1) * 500)) expect(dest.write(line)).toBe(true);
+        await new Promise((r) => setImmediate(r));
+      }
+      const want = Buffer.from(lines.join(''));
+      for (let i = 0; i < 200 && Buffer.concat(chunks).length < want.length; i++) {
+        drain();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(Buffer.concat(chunks).equals(want)).toBe(true);
+    } finally {
+      dest.end();
+      closeSync(writer);
+      closeSync(reader);
+    }
   });
 });

@@ -1,9 +1,9 @@
 // The `spiffe-ext-authz` command: serve, validate. Returns the process exit code.
-import { setFlagsFromString } from 'node:v8';
 import { parseArgs } from 'node:util';
 import { ConfigLoadError, startApp } from '../app.js';
 import { formatIssues } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
+import { tuneHeap } from './heap-tuning.js';
 import { defaultConfigPath } from './paths.js';
 
 const USAGE = `Usage: spiffe-ext-authz <command> [options]
@@ -66,28 +66,6 @@ export async function runCli(argv: readonly string[], io: CliIo = stdio): Promis
   if (command === 'serve') return serve(configPath, io);
   io.err(`unknown command "${command}"\n\n${USAGE}`);
   return 2;
-}
-
-/** V8's old-generation growing factor while serving, as a percent over the live size (see tuneHeap). */
-const SERVE_HEAP_GROWING_PERCENT = 130;
-
-/**
- * Under load, grpc-js and node's http2 promote short-lived call state to the old generation: ~45 KB
- * per scavenge most of the time, and ~2 MB per scavenge for stretches of a second or more after
- * some full collections (measured with --trace-gc-nvp, in the empty grpc-js server as in this one).
- * V8 lets the old generation grow to up to 4x what was live after its last full collection before it
- * collects again; with a 1,000-route policy live (~20 MB) that garbage is held in RSS. A growing
- * factor of 2.3 keeps the peak under load at 1.15-1.25x an empty grpc-js server's (bench, 1,000 ×
- * 10,000 policy: 183 MB at 150 %, 174 MB at 130 %, 170 MB at 120 %, 160 MB at 100 %; throughput
- * fell at 100 %). An operator's own --heap-growing-percent (node flag or NODE_OPTIONS) wins; 0
- * turns this off.
- */
-function tuneHeap(env: Readonly<Record<string, string | undefined>>): void {
-  const own = [...process.execArgv, env['NODE_OPTIONS'] ?? ''].some((a) => a.includes('heap-growing-percent') || a.includes('heap_growing_percent'));
-  const raw = env['SPIFFE_AUTHZ_HEAP_GROWING_PERCENT'];
-  const percent = raw === undefined || raw === '' ? SERVE_HEAP_GROWING_PERCENT : Number(raw);
-  if (own || !Number.isFinite(percent) || percent <= 0) return;
-  setFlagsFromString(`--heap-growing-percent=${Math.round(percent)}`);
 }
 
 async function serve(configPath: string, io: CliIo): Promise<number> {

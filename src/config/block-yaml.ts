@@ -338,7 +338,7 @@ class LineParser {
       if (c === closer) {
         this.depth--;
         this.pos = p + 1;
-      return seq ? items : map;
+        return seq ? items : map;
       }
       if (c !== COMMA) throw DECLINE; // `[a: b]` pairs, a missing comma, the end of the line
       p = this.skipSpaces(p + 1);

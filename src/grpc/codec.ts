@@ -171,8 +171,10 @@ function readLongValue(r: Reader, limit: number): string {
     return cached.text;
   }
   const text = readText(r, start, end);
-  // Its own memory, not a slice of Buffer's shared pool (which it would keep alive).
-  const bytes = Buffer.allocUnsafeSlow(len);
+  // A miss happens on every request for a long value that does not repeat (a cookie, say): the copy
+  // comes from Buffer's pool (a bump allocation below 4 KB), not a fresh ArrayBuffer. The slots keep
+  // at most 16 pool slabs (8 KB each) alive.
+  const bytes = Buffer.allocUnsafe(len);
   buf.copy(bytes, 0, start, end);
   recentValues[slot] = { bytes, text };
   return text;

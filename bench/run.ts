@@ -186,7 +186,8 @@ interface InstanceRun {
   readonly round: number;
   readonly role: 'a' | 'b';
   readonly body: BodyKind;
-  readonly scenario: string | undefined;
+  /** The scenario this run belongs to (the empty server is measured beside each one). */
+  readonly scenario: string;
   /** Spawn → SERVING of the server process this body was measured on. */
   readonly startToServingMs: number;
   /** Closed loop at clients × streams: throughput. */
@@ -212,179 +213,221 @@ interface E2eContext {
   rate: number | undefined;
 }
 
-async function measureInstance(ctx: E2eContext, server: RunningServer, bodyFile: string, round: number, role: 'a' | 'b', body: BodyKind, scenario: string | undefined): Promise<InstanceRun> {
-  const { opts, pin } = ctx;
-  const base = { port: server.port, bodyFile, logFile: join(ctx.dir, `h2load-${role}.log`), clients: opts.clients, streams: opts.streams, cpu: pin.loadCpu };
-  const serverCore0 = pin.serverCpu === undefined ? undefined : coreTicks(pin.serverCpu);
-  const loadCore0 = pin.loadCpu === undefined ? undefined : coreTicks(pin.loadCpu);
-  const serverTicks0 = server.ticks();
-  let peak = 0;
+/** One side of a paired measurement: a running server and what its h2load runs used of the cores. */
+interface Side {
+  readonly role: 'a' | 'b';
+  readonly server: RunningServer;
+  peakKb: number;
+  /** Ticks on the server core taken by other processes / all ticks, over this side's runs. */
+  otherTicks: number;
+  coreTicks: number;
+  loadBusy: number;
+  loadTotal: number;
+}
+
+function newSide(role: 'a' | 'b', server: RunningServer): Side {
+  return { role, server, peakKb: 0, otherTicks: 0, coreTicks: 0, loadBusy: 0, loadTotal: 0 };
+}
+
+/** One h2load run against one side, with that side's core accounting and RSS sampling around it. */
+async function runOn(ctx: E2eContext, side: Side, args: Parameters<typeof runH2load>[0]): Promise<LoadResult> {
+  const { pin } = ctx;
+  const server0 = pin.serverCpu === undefined ? undefined : coreTicks(pin.serverCpu);
+  const load0 = pin.loadCpu === undefined ? undefined : coreTicks(pin.loadCpu);
+  const ticks0 = side.server.ticks();
   const sampler = setInterval(() => {
-    const v = server.rssKb();
-    if (v > peak) peak = v;
+    const v = side.server.rssKb();
+    if (v > side.peakKb) side.peakKb = v;
   }, 100);
+  try {
+    return await runH2load(args);
+  } finally {
+    clearInterval(sampler);
+    if (server0 !== undefined && pin.serverCpu !== undefined) {
+      const s1 = coreTicks(pin.serverCpu);
+      side.otherTicks += s1.busy - server0.busy - (side.server.ticks() - ticks0);
+      side.coreTicks += s1.total - server0.total;
+    }
+    if (load0 !== undefined && pin.loadCpu !== undefined) {
+      const l1 = coreTicks(pin.loadCpu);
+      side.loadBusy += l1.busy - load0.busy;
+      side.loadTotal += l1.total - load0.total;
+    }
+  }
+}
+
+/**
+ * One scenario, measured on the empty server (a) and this server (b) side by side: both processes
+ * run at once on the same core and take turns under load (a b b a a b ...), so each b figure has
+ * an a figure taken seconds from it, not minutes. The host's speed drifts by 10-25 % over minutes
+ * on this VM; with the servers measured one process after the other, that drift landed in the
+ * ratio and in the added latency.
+ */
+async function measurePair(ctx: E2eContext, aServer: RunningServer, bServer: RunningServer, file: string, round: number, body: BodyKind, scenario: string): Promise<{ a: InstanceRun; b: InstanceRun }> {
+  const { opts } = ctx;
+  const a = newSide('a', aServer);
+  const b = newSide('b', bServer);
+  const base = (side: Side) => ({ port: side.server.port, bodyFile: file, logFile: join(ctx.dir, `h2load-${side.role}.log`), clients: opts.clients, streams: opts.streams, cpu: ctx.pin.loadCpu });
+  // Turn i: a then b when i is even, b then a when odd (ABBA), so a drift within the pair cancels.
+  const turns = async (run: (side: Side) => Promise<LoadResult>): Promise<{ a: LoadResult[]; b: LoadResult[] }> => {
+    const out = { a: [] as LoadResult[], b: [] as LoadResult[] };
+    for (let i = 0; i < opts.repeats; i++) {
+      for (const side of i % 2 === 0 ? [a, b] : [b, a]) out[side.role].push(await run(side));
+    }
+    return out;
+  };
   // Best of `repeats` closed-loop runs. One server's throughput swings by up to 2x from one 1 s run
   // to the next with nothing else running in the VM, the empty server's as much as this one's:
   // --trace-gc-nvp shows V8 switching between ~45 KB and ~2 MB promoted per scavenge, and full
   // collections of 60-200 ms now and then (most of it in their clear.external_string_table phase).
-  // The fastest of a few back-to-back runs is each server's capacity between those stretches; the
-  // noise column still reports what other processes took on the server's core.
-  const closedRuns: LoadResult[] = [];
-  try {
-    for (let i = 0; i < opts.repeats; i++) closedRuns.push(await runH2load({ ...base, durationMs: opts.durationMs, warmupMs: opts.warmupMs }));
-  } finally {
-    clearInterval(sampler);
-  }
-  const closed = closedRuns.reduce((best, r) => (r.rps > best.rps ? r : best));
-  let otherPct = Number.NaN;
-  let loadPct = Number.NaN;
-  if (serverCore0 !== undefined && pin.serverCpu !== undefined) {
-    const c1 = coreTicks(pin.serverCpu);
-    const dt = c1.total - serverCore0.total;
-    otherPct = (100 * (c1.busy - serverCore0.busy - (server.ticks() - serverTicks0))) / dt;
-  }
-  if (loadCore0 !== undefined && pin.loadCpu !== undefined) {
-    const c0 = coreTicks(pin.loadCpu);
-    loadPct = (100 * (c0.busy - loadCore0.busy)) / (c0.total - loadCore0.total);
-  }
+  // The fastest of a few runs is each server's capacity between those stretches; the noise column
+  // still reports what other processes took on the server's core.
+  const closedRuns = await turns((side) => runOn(ctx, side, { ...base(side), durationMs: opts.durationMs, warmupMs: opts.warmupMs }));
+  const best = (rs: LoadResult[]): LoadResult => rs.reduce((x, r) => (r.rps > x.rps ? r : x));
   if (ctx.rate === undefined) {
-    ctx.rate = Math.max(200, Math.floor((RATE_SHARE * closed.rps) / 100) * 100);
-    log(`  fixed rate for every latency run: ${ctx.rate} req/s (${RATE_SHARE * 100}% of the first empty-server closed-loop run, ${Math.round(closed.rps)} req/s)`);
+    const first = best(closedRuns.a);
+    ctx.rate = Math.max(200, Math.floor((RATE_SHARE * first.rps) / 100) * 100);
+    log(`  fixed rate for every latency run: ${ctx.rate} req/s (${RATE_SHARE * 100}% of the first empty-server closed-loop throughput, ${Math.round(first.rps)} req/s)`);
   }
+  const rate = ctx.rate;
   // Likewise the quietest of `repeats` runs at concurrency 1: lowest p50 and lowest p99.
-  const c1Runs: LoadResult[] = [];
-  for (let i = 0; i < opts.repeats; i++) c1Runs.push(await runH2load({ ...base, clients: 1, streams: 1, durationMs: opts.c1DurationMs, warmupMs: opts.c1WarmupMs }));
-  const c1Best = c1Runs.reduce((best, r) => (r.p50 < best.p50 ? r : best));
-  const c1: LoadResult = { ...c1Best, p99: Math.min(...c1Runs.map((r) => r.p99)) };
-  const rate = await runH2load({ ...base, durationMs: opts.rateDurationMs, warmupMs: opts.rateWarmupMs, totalRps: ctx.rate });
-  if (rate.rps < 0.95 * ctx.rate) log(`  note: ${role} ${scenario ?? body} reached only ${Math.round(rate.rps)} of ${ctx.rate} req/s in the fixed-rate run (saturated)`);
-  for (const [what, r] of [...closedRuns.map((r) => ['closed', r] as const), ...c1Runs.map((r) => ['c1', r] as const), ['rate', rate] as const]) {
-    if (r.failed + r.errored + r.timeout > 0) {
-      throw new Error(`${role} ${scenario ?? body} ${what}: h2load saw ${r.failed} failed, ${r.errored} errored, ${r.timeout} timeouts`);
+  const c1Runs = await turns((side) => runOn(ctx, side, { ...base(side), clients: 1, streams: 1, durationMs: opts.c1DurationMs, warmupMs: opts.c1WarmupMs }));
+  const rateRuns = { a: [] as LoadResult[], b: [] as LoadResult[] };
+  for (const side of round % 2 === 1 ? [a, b] : [b, a]) rateRuns[side.role].push(await runOn(ctx, side, { ...base(side), durationMs: opts.rateDurationMs, warmupMs: opts.rateWarmupMs, totalRps: rate }));
+  const result = (side: Side): InstanceRun => {
+    const role = side.role;
+    const who = `${role} ${scenario}`;
+    const rateRun = rateRuns[role][0] as LoadResult;
+    if (rateRun.rps < 0.95 * rate) log(`  note: ${who} reached only ${Math.round(rateRun.rps)} of ${rate} req/s in the fixed-rate run (saturated)`);
+    for (const [what, r] of [...closedRuns[role].map((r) => ['closed', r] as const), ...c1Runs[role].map((r) => ['c1', r] as const), ['rate', rateRun] as const]) {
+      if (r.failed + r.errored + r.timeout > 0) throw new Error(`${who} ${what}: h2load saw ${r.failed} failed, ${r.errored} errored, ${r.timeout} timeouts`);
+      const expected = what !== 'rate' ? r.total : (r.total * opts.rateDurationMs) / (opts.rateDurationMs + opts.rateWarmupMs);
+      if (r.samples < 0.8 * expected) throw new Error(`${who} ${what}: only ${r.samples} of ~${Math.round(expected)} requests logged with HTTP 200`);
     }
-    const expected = what !== 'rate' ? r.total : (r.total * opts.rateDurationMs) / (opts.rateDurationMs + opts.rateWarmupMs);
-    if (r.samples < 0.8 * expected) throw new Error(`${role} ${scenario ?? body} ${what}: only ${r.samples} of ~${Math.round(expected)} requests logged with HTTP 200`);
-  }
-  return {
-    round,
-    role,
-    body,
-    scenario,
-    startToServingMs: round2(server.startToServingMs),
-    closed,
-    c1,
-    rate,
-    rssLoadKb: Math.max(peak, server.rssKb()),
-    otherOnServerCorePct: round2(Math.max(0, otherPct)),
-    loadCoreBusyPct: round2(loadPct),
+    const c1Best = c1Runs[role].reduce((x, r) => (r.p50 < x.p50 ? r : x));
+    return {
+      round,
+      role,
+      body,
+      scenario,
+      startToServingMs: round2(side.server.startToServingMs),
+      closed: best(closedRuns[role]),
+      c1: { ...c1Best, p99: Math.min(...c1Runs[role].map((r) => r.p99)) },
+      rate: rateRun,
+      rssLoadKb: Math.max(side.peakKb, side.server.rssKb()),
+      otherOnServerCorePct: side.coreTicks > 0 ? round2(Math.max(0, (100 * side.otherTicks) / side.coreTicks)) : Number.NaN,
+      loadCoreBusyPct: side.loadTotal > 0 ? round2((100 * side.loadBusy) / side.loadTotal) : Number.NaN,
+    };
   };
+  return { a: result(a), b: result(b) };
 }
 
 function round2(v: number): number {
   return round(v, 1);
 }
 
-/** One server process of a round: the empty server for every body, or this server with one config for its scenarios. */
+/** This server with one config, for the scenarios that share it. */
 interface Instance {
-  readonly role: 'a' | 'b';
   readonly label: string;
-  /** Config of this server (b); undefined for the empty server. */
-  readonly config: { readonly size: PolicySize; readonly mode: Mode; readonly decisions: 'all' | 'none' } | undefined;
-  readonly items: readonly { readonly body: BodyKind; readonly scenario: Scenario | undefined }[];
+  readonly config: { readonly size: PolicySize; readonly mode: Mode; readonly decisions: 'all' | 'none' };
+  readonly scenarios: readonly Scenario[];
 }
 
-/** The instances of a round: one empty server for all bodies, one of ours per distinct config. */
+/** One instance of this server per distinct config (the empty server serves every body). */
 function planInstances(scenarios: readonly Scenario[]): Instance[] {
-  const bodies = [...new Set(scenarios.map((s) => s.body))];
-  const a: Instance = { role: 'a', label: 'a (empty handler)', config: undefined, items: bodies.map((body) => ({ body, scenario: undefined })) };
   const byConfig = new Map<string, Scenario[]>();
   for (const s of scenarios) {
     const key = `${s.size.routes}x${s.size.ids} ${s.mode} log:${s.decisions}`;
     byConfig.set(key, [...(byConfig.get(key) ?? []), s]);
   }
-  const bs: Instance[] = [...byConfig.entries()].map(([key, list]) => ({
-    role: 'b',
-    label: `b (this server, ${key})`,
-    config: { size: (list[0] as Scenario).size, mode: (list[0] as Scenario).mode, decisions: (list[0] as Scenario).decisions },
-    items: list.map((scenario) => ({ body: scenario.body, scenario })),
-  }));
-  return [a, ...bs];
+  return [...byConfig.entries()].map(([key, list]) => {
+    const first = list[0] as Scenario;
+    return { label: `b (this server, ${key})`, config: { size: first.size, mode: first.mode, decisions: first.decisions }, scenarios: list };
+  });
 }
 
-/** Starts one server, measures each of its bodies (after checking the decision), stops it. */
-async function runInstance(ctx: E2eContext, inst: Instance, round: number, errors: Record<string, string>): Promise<InstanceRun[]> {
-  const port = await freePort();
-  let configPath: string | undefined;
-  if (inst.config !== undefined) {
-    const c = inst.config;
-    const bundles = { prod: ctx.identity.prodBundle, partner: ctx.identity.partnerBundle };
-    configPath = await writeAuthzConfig(ctx.dir, 'authz', port, (grpc, admin) =>
-      generatePolicyYaml({ ...c.size, mode: c.mode, decisions: c.decisions, bundles, grpcListen: grpc, adminListen: admin }),
-    );
+/** Writes each body's frame once per run. */
+function bodyFile(ctx: E2eContext, body: BodyKind): { file: string; frame: Buffer } {
+  // Bodies are built for the large policy; every one also names or matches a route of the small one.
+  const frame = checkRequestFrame(requestSpec(body, ctx.identity, LARGE));
+  const file = join(ctx.dir, `body-${body}.bin`);
+  writeBodyFile(file, frame);
+  return { file, frame };
+}
+
+/**
+ * Server warm-up: a fresh process is far slower for its first second (JIT); drive every body it
+ * will serve for a while before anything is measured, so no body pays for being first.
+ */
+async function warmUp(ctx: E2eContext, server: RunningServer, bodies: readonly { file: string; frame: Buffer }[]): Promise<void> {
+  const perBody = Math.max(150, Math.round(ctx.opts.serverWarmupMs / bodies.length));
+  for (const { file, frame } of bodies) {
+    await probeCheck(server.port, frame).catch(() => undefined); // fills the identity caches; failures are reported by the probe before measuring
+    const warm = { port: server.port, bodyFile: file, logFile: join(ctx.dir, 'h2load-warm.log'), clients: ctx.opts.clients, streams: ctx.opts.streams, cpu: ctx.pin.loadCpu };
+    await runH2load({ ...warm, durationMs: perBody, warmupMs: 50 }).catch(() => undefined);
   }
-  const server = await startServer({ kind: inst.role === 'a' ? 'empty' : 'authz', port, cpu: ctx.pin.serverCpu, ...(configPath ? { configPath } : {}) });
+}
+
+async function stopServer(server: RunningServer, label: string): Promise<void> {
+  const code = await server.stop();
+  if (code !== 0 && code !== null) log(`  note: ${label} server exited ${code}: ${server.stderr().trim().slice(-300)}`);
+}
+
+/** Starts one instance of this server, measures each of its scenarios paired with the running empty server, stops it. */
+async function runInstance(ctx: E2eContext, inst: Instance, aServer: RunningServer, round: number, errors: Record<string, string>): Promise<InstanceRun[]> {
+  const port = await freePort();
+  const c = inst.config;
+  const bundles = { prod: ctx.identity.prodBundle, partner: ctx.identity.partnerBundle };
+  const configPath = await writeAuthzConfig(ctx.dir, 'authz', port, (grpc, admin) =>
+    generatePolicyYaml({ ...c.size, mode: c.mode, decisions: c.decisions, bundles, grpcListen: grpc, adminListen: admin }),
+  );
+  const server = await startServer({ kind: 'authz', port, cpu: ctx.pin.serverCpu, configPath });
   log(`  ${inst.label}: start → SERVING ${Math.round(server.startToServingMs)} ms`);
   const runs: InstanceRun[] = [];
-  // Bodies are built for the large policy; every one also names or matches a route of the small one.
-  const bodyFiles = new Map<BodyKind, { file: string; frame: Buffer }>();
-  for (const { body } of inst.items) {
-    const frame = checkRequestFrame(requestSpec(body, ctx.identity, LARGE));
-    const file = join(ctx.dir, `body-${body}.bin`);
-    writeBodyFile(file, frame);
-    bodyFiles.set(body, { file, frame });
-  }
+  const bodies = new Map([...new Set(inst.scenarios.map((s) => s.body))].map((body) => [body, bodyFile(ctx, body)]));
   try {
-    // Server warm-up: a fresh process is far slower for its first second (JIT); drive every body
-    // of this instance for a while before anything is measured, so no body pays for being first.
-    const perBody = Math.max(150, Math.round(ctx.opts.serverWarmupMs / bodyFiles.size));
-    for (const { file, frame } of bodyFiles.values()) {
-      await probeCheck(port, frame).catch(() => undefined); // fills the identity caches; failures are reported below
-      const warm = { port, bodyFile: file, logFile: join(ctx.dir, 'h2load-warm.log'), clients: ctx.opts.clients, streams: ctx.opts.streams, cpu: ctx.pin.loadCpu };
-      await runH2load({ ...warm, durationMs: perBody, warmupMs: 50 }).catch(() => undefined);
-    }
-    for (const { body, scenario } of inst.items) {
-      const label = scenario === undefined ? `a · body ${body}` : `b · ${scenario.id}`;
+    await warmUp(ctx, server, [...bodies.values()]);
+    for (const scenario of inst.scenarios) {
+      const label = scenario.id;
       try {
-        const { file: bodyFile, frame } = bodyFiles.get(body) as { file: string; frame: Buffer };
+        const { file, frame } = bodies.get(scenario.body) as { file: string; frame: Buffer };
         const probe = await probeCheck(port, frame);
-        if (scenario !== undefined) {
-          const md = probe.metadata;
-          const e = scenario.expect;
-          if (md['reason'] !== e.reason || md['effect'] !== e.effect || md['identitySource'] !== e.identitySource || md['route'] !== e.route) {
-            throw new Error(`${scenario.id}: expected ${JSON.stringify(e)}, the server answered ${JSON.stringify(md)}`);
-          }
-        } else if (probe.statusCode !== 0) {
-          throw new Error(`empty server answered status ${probe.statusCode}`);
+        const md = probe.metadata;
+        const e = scenario.expect;
+        if (md['reason'] !== e.reason || md['effect'] !== e.effect || md['identitySource'] !== e.identitySource || md['route'] !== e.route) {
+          throw new Error(`${scenario.id}: expected ${JSON.stringify(e)}, the server answered ${JSON.stringify(md)}`);
         }
-        // Other processes on the server's core spoil a measurement: re-measure (up to NOISE_RETRIES
-        // more times) and keep the cleanest attempt.
-        let run = await measureInstance(ctx, server, bodyFile, round, inst.role, body, scenario?.id);
-        let last = run;
-        for (let retry = 0; retry < NOISE_RETRIES && last.otherOnServerCorePct > NOISE_LIMIT_PCT; retry++) {
-          log(`    ${label}: other processes took ${last.otherOnServerCorePct}% of the server core, measuring again`);
-          last = await measureInstance(ctx, server, bodyFile, round, inst.role, body, scenario?.id);
-          if (last.otherOnServerCorePct < run.otherOnServerCorePct) run = last;
+        const aProbe = await probeCheck(aServer.port, frame);
+        if (aProbe.statusCode !== 0) throw new Error(`empty server (a) answered status ${aProbe.statusCode}`);
+        // Other processes on the server's core spoil a measurement: re-measure the pair (up to
+        // NOISE_RETRIES more times) and keep the cleanest attempt.
+        const noise = (p: { a: InstanceRun; b: InstanceRun }): number => Math.max(p.a.otherOnServerCorePct, p.b.otherOnServerCorePct);
+        let pair = await measurePair(ctx, aServer, server, file, round, scenario.body, scenario.id);
+        let last = pair;
+        for (let retry = 0; retry < NOISE_RETRIES && noise(last) > NOISE_LIMIT_PCT; retry++) {
+          log(`    ${label}: other processes took ${noise(last)}% of the server core, measuring again`);
+          last = await measurePair(ctx, aServer, server, file, round, scenario.body, scenario.id);
+          if (noise(last) < noise(pair)) pair = last;
         }
-        runs.push(run);
-        log(
-          `    ${label.padEnd(54)} ${Math.round(run.closed.rps).toString().padStart(6)} req/s` +
-            `  c=1 p50/p99 ${run.c1.p50}/${run.c1.p99} µs  @${ctx.rate}/s p50/p99 ${run.rate.p50}/${run.rate.p99} µs` +
-            (run.otherOnServerCorePct > 5 ? `  (other processes on the server core: ${run.otherOnServerCorePct}%)` : ''),
-        );
+        runs.push(pair.a, pair.b);
+        for (const run of [pair.a, pair.b]) {
+          log(
+            `    ${run.role} · ${label.padEnd(50)} ${Math.round(run.closed.rps).toString().padStart(6)} req/s` +
+              `  c=1 p50/p99 ${run.c1.p50}/${run.c1.p99} µs  @${ctx.rate}/s p50/p99 ${run.rate.p50}/${run.rate.p99} µs` +
+              (run.otherOnServerCorePct > 5 ? `  (other processes on the server core: ${run.otherOnServerCorePct}%)` : ''),
+          );
+        }
       } catch (e) {
         const msg = (e as Error).message;
         log(`    ${label}: ERROR ${msg}`);
-        if (scenario !== undefined) errors[scenario.id] = msg;
-        else for (const s of ctx.opts.scenarios) if (s.body === body) errors[s.id] ??= `empty server (a): ${msg}`;
+        errors[scenario.id] = msg;
       }
     }
   } finally {
-    const code = await server.stop();
-    if (code !== 0 && code !== null) log(`  note: ${inst.role} server exited ${code}: ${server.stderr().trim().slice(-300)}`);
+    await stopServer(server, 'b');
   }
   return runs;
 }
-
 /** Per-scenario aggregate over rounds. */
 interface ScenarioSummary {
   readonly id: string;
@@ -421,21 +464,34 @@ async function runE2e(ctx: E2eContext): Promise<{ runs: InstanceRun[]; summaries
   const plan = planInstances(opts.scenarios);
   const runs: InstanceRun[] = [];
   const errors: Record<string, string> = {};
+  const allBodies = [...new Set(opts.scenarios.map((s) => s.body))];
   for (let r = 1; r <= opts.rounds; r++) {
     log(`round ${r}/${opts.rounds}`);
-    // The empty server first in odd rounds and last in even rounds, so slow drift cancels across rounds.
-    const order = r % 2 === 1 ? plan : [...plan.slice(1), plan[0] as Instance];
-    for (const inst of order) {
-      try {
-        runs.push(...(await runInstance(ctx, inst, r, errors)));
-      } catch (e) {
-        const msg = (e as Error).message;
-        log(`  ${inst.label}: ERROR ${msg}`);
-        for (const { body, scenario } of inst.items) {
-          if (scenario !== undefined) errors[scenario.id] ??= msg;
-          else for (const s of opts.scenarios) if (s.body === body) errors[s.id] ??= `empty server (a): ${msg}`;
+    // A fresh empty server (a) per round, running beside each instance of this server in turn.
+    let aServer: RunningServer;
+    try {
+      aServer = await startServer({ kind: 'empty', port: await freePort(), cpu: ctx.pin.serverCpu });
+      log(`  a (empty handler): start → SERVING ${Math.round(aServer.startToServingMs)} ms`);
+    } catch (e) {
+      const msg = (e as Error).message;
+      log(`  a (empty handler): ERROR ${msg}`);
+      for (const s of opts.scenarios) errors[s.id] ??= `empty server (a): ${msg}`;
+      continue;
+    }
+    try {
+      await warmUp(ctx, aServer, allBodies.map((body) => bodyFile(ctx, body)));
+      // Instances in reverse order in even rounds, so slow drift over a round cancels across rounds.
+      for (const inst of r % 2 === 1 ? plan : [...plan].reverse()) {
+        try {
+          runs.push(...(await runInstance(ctx, inst, aServer, r, errors)));
+        } catch (e) {
+          const msg = (e as Error).message;
+          log(`  ${inst.label}: ERROR ${msg}`);
+          for (const s of inst.scenarios) errors[s.id] ??= msg;
         }
       }
+    } finally {
+      await stopServer(aServer, 'a');
     }
   }
   const summaries = opts.scenarios.map((s) => summarize(s, runs, errors[s.id]));
@@ -444,7 +500,8 @@ async function runE2e(ctx: E2eContext): Promise<{ runs: InstanceRun[]; summaries
 
 function summarize(s: Scenario, runs: readonly InstanceRun[], error: string | undefined): ScenarioSummary {
   const bs = runs.filter((x) => x.role === 'b' && x.scenario === s.id);
-  const as = runs.filter((x) => x.role === 'a' && x.body === s.body);
+  // Each b run's partner: the empty server's run of the same pair (same scenario, same round).
+  const as = runs.filter((x) => x.role === 'a' && x.scenario === s.id);
   const pairs = bs.flatMap((b) => {
     const a = as.find((x) => x.round === b.round);
     return a === undefined ? [] : [{ a, b }];

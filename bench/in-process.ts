@@ -3,9 +3,10 @@
 // a realistic mix, plus the per-request cost of the other pieces of a Check for the hot-path picture.
 //
 // Per-call timing: process.hrtime.bigint() around every call, after a warm-up; the calls run in
-// batches and each batch gives its own p50/p99: the figure is the median over batches (a burst of
-// background load spoils one batch, not the result). The timer's own cost (median of back-to-back
-// reads) is reported and subtracted.
+// batches and each batch gives its own p50/p99: a set's figure is the median over its batches (a
+// burst of background load spoils one batch, not the result), and three sets spaced over the phase
+// give the figure of the quietest (see timeSet). The timer's own cost (median of back-to-back reads)
+// is reported and subtracted.
 import type * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -89,12 +90,55 @@ export interface InProcessResult {
   readonly timerOverheadNs: number;
   /** Share of all cores that other processes used during this phase (noise indicator). */
   readonly otherCpuPct: number;
-  /** authorize() over the mix, net of the timer overhead: median over batches of the per-batch percentiles. */
-  readonly mix: Timing & { readonly batches: number; readonly classes: readonly MixClass[]; readonly verdicts: Record<string, number> };
+  /**
+   * authorize() over the mix, net of the timer overhead: median over batches of the per-batch
+   * percentiles, in the quietest of the sets (`sets`: every set's p50/p99, in the order measured).
+   */
+  readonly mix: Timing & {
+    readonly batches: number;
+    readonly classes: readonly MixClass[];
+    readonly verdicts: Record<string, number>;
+    readonly sets: readonly { readonly p50: number; readonly p99: number }[];
+  };
   /** authorize() with the other identity sources, caches warm (named route, allowed caller). */
   readonly identity: Readonly<Record<'principal' | 'xfcc' | 'certificate' | 'jwt', Timing>>;
   /** Mean ns per call of each piece of one Check (tight loops). */
   readonly components: Readonly<Record<string, number>>;
+}
+
+/** One timed set over the mix. */
+interface MixSet {
+  readonly all: Float64Array;
+  readonly allClass: Uint8Array;
+  /** Medians over the set's batches of the per-batch percentiles (ns, net of the timer). */
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly p999: number;
+}
+
+/** The mix figure: the quietest set (lowest p50, then lowest p99), its classes, and every set's p50/p99. */
+function mixResult(sets: readonly MixSet[], classes: readonly { name: string; share: number }[], overhead: number, batches: number, verdicts: Record<string, number>): InProcessResult['mix'] {
+  const best = sets.reduce((x, y) => (y.p50 < x.p50 || (y.p50 === x.p50 && y.p99 < x.p99) ? y : x));
+  const { all, allClass } = best;
+  const pooled = timingOf(Float64Array.from(all).sort(), overhead);
+  const mixClasses: MixClass[] = classes.map((c, ci) => {
+    const vals: number[] = [];
+    for (let i = 0; i < all.length; i++) if (allClass[i] === ci) vals.push(all[i] as number);
+    return { name: c.name, share: c.share, timing: timingOf(Float64Array.from(vals).sort(), overhead) };
+  });
+  return {
+    calls: all.length,
+    batches,
+    p50: best.p50,
+    p90: best.p90,
+    p99: best.p99,
+    p999: best.p999,
+    mean: pooled.mean,
+    classes: mixClasses,
+    verdicts,
+    sets: sets.map((x) => ({ p50: x.p50, p99: x.p99 })),
+  };
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -314,51 +358,44 @@ export async function runInProcess(o: { readonly quick: boolean; readonly identi
   for (let i = 0; i < warm; i++) sync(authorize(snapshot, fromEnvoy(wires[i % mixSize] as WireCheckRequest), deps));
   const batchSize = 20_000;
   const batches = o.quick ? 3 : 12;
-  const all = new Float64Array(batchSize * batches);
-  const allClass = new Uint8Array(batchSize * batches);
-  const p50s: number[] = [];
-  const p90s: number[] = [];
-  const p99s: number[] = [];
-  const p999s: number[] = [];
+  /** One set of `batches` timed batches over the mix: per-batch percentiles and every timing with its class. */
   let offset = 0;
-  for (let b = 0; b < batches; b++) {
-    const s = new Float64Array(batchSize);
-    for (let i = 0; i < batchSize; i++) {
-      const idx = (offset + i) % mixSize;
-      const input: CheckInput = fromEnvoy(wires[idx] as WireCheckRequest);
-      const t0 = process.hrtime.bigint();
-      authorize(snapshot, input, deps);
-      const t1 = process.hrtime.bigint();
-      s[i] = Number(t1 - t0);
-      all[b * batchSize + i] = s[i] as number;
-      allClass[b * batchSize + i] = classOf[idx] as number;
+  const timeSet = (): MixSet => {
+    const all = new Float64Array(batchSize * batches);
+    const allClass = new Uint8Array(batchSize * batches);
+    const p50s: number[] = [];
+    const p90s: number[] = [];
+    const p99s: number[] = [];
+    const p999s: number[] = [];
+    for (let b = 0; b < batches; b++) {
+      const s = new Float64Array(batchSize);
+      for (let i = 0; i < batchSize; i++) {
+        const idx = (offset + i) % mixSize;
+        const input: CheckInput = fromEnvoy(wires[idx] as WireCheckRequest);
+        const t0 = process.hrtime.bigint();
+        authorize(snapshot, input, deps);
+        const t1 = process.hrtime.bigint();
+        s[i] = Number(t1 - t0);
+        all[b * batchSize + i] = s[i] as number;
+        allClass[b * batchSize + i] = classOf[idx] as number;
+      }
+      offset += batchSize + 7919; // a different slice of the mix in every batch
+      s.sort();
+      const tb = timingOf(s, overhead);
+      p50s.push(tb.p50);
+      p90s.push(tb.p90);
+      p99s.push(tb.p99);
+      p999s.push(tb.p999);
     }
-    offset += batchSize + 7919; // a different slice of the mix in every batch
-    s.sort();
-    const tb = timingOf(s, overhead);
-    p50s.push(tb.p50);
-    p90s.push(tb.p90);
-    p99s.push(tb.p99);
-    p999s.push(tb.p999);
-  }
-  const pooled = timingOf(Float64Array.from(all).sort(), overhead);
-  const mixClasses: MixClass[] = classes.map((c, ci) => {
-    const vals: number[] = [];
-    for (let i = 0; i < all.length; i++) if (allClass[i] === ci) vals.push(all[i] as number);
-    return { name: c.name, share: c.share, timing: timingOf(Float64Array.from(vals).sort(), overhead) };
-  });
-  const mix = {
-    calls: all.length,
-    batches,
-    p50: Math.round(median(p50s)),
-    p90: Math.round(median(p90s)),
-    p99: Math.round(median(p99s)),
-    p999: Math.round(median(p999s)),
-    mean: pooled.mean,
-    classes: mixClasses,
-    verdicts,
+    return { all, allClass, p50: Math.round(median(p50s)), p90: Math.round(median(p90s)), p99: Math.round(median(p99s)), p999: Math.round(median(p999s)) };
   };
-  o.log(`  authorize() mix: p50 ${mix.p50} ns, p99 ${mix.p99} ns (timer overhead ${overhead} ns subtracted; ${batches} batches of ${batchSize})`);
+  // Sets spaced over the phase (now, after the identity figures, after the pieces of a Check): the
+  // quietest set (lowest p50) is the figure, as the e2e phase keeps the best of K runs. This
+  // workload misses the CPU caches on every call (20,000 distinct requests over 1,000 routes ×
+  // 10,000 IDs), and on this VM its p50 went from ~450 to ~1,400 ns between runs minutes apart
+  // while the single-request figures moved 25 %: the host's memory system, shared with other VMs.
+  // Every set is printed and kept in the JSON.
+  const sets: MixSet[] = [timeSet()];
 
   // --- identity sources, caches warm ---
   const identity = {} as Record<'principal' | 'xfcc' | 'certificate' | 'jwt', Timing>;
@@ -383,6 +420,7 @@ export async function runInProcess(o: { readonly quick: boolean; readonly identi
     identity[name] = timingOf(s.sort(), overhead);
   }
   o.log(`  authorize() by identity source (warm): ${kinds.map(([n]) => `${n} p50 ${identity[n].p50} / p99 ${identity[n].p99} ns`).join('; ')}`);
+  sets.push(timeSet());
 
   // --- the other pieces of one Check (mean ns per call) ---
   const method = loadAuthorizationService()['Check'];
@@ -420,6 +458,12 @@ export async function runInProcess(o: { readonly quick: boolean; readonly identi
   for (const [name, fn] of pieces) components[name] = await meanNs(n, fn);
   nullLogger.flush();
   o.log(`  pieces of one Check (mean ns): ${Object.entries(components).map(([k, v]) => `${k.split(' (')[0]} ${v}`).join(', ')}`);
+  sets.push(timeSet());
+  const mix = mixResult(sets, classes, overhead, batches, verdicts);
+  o.log(
+    `  authorize() mix: p50 ${mix.p50} ns, p99 ${mix.p99} ns, the quietest of ${sets.length} sets (p50/p99 of each: ${sets.map((x) => `${x.p50}/${x.p99}`).join(', ')}; ` +
+      `timer overhead ${overhead} ns subtracted; ${batches} batches of ${batchSize} per set)`,
+  );
   const otherCpuPct = otherProcessesPct(noiseFrom);
   o.log(`  other processes used ${otherCpuPct}% of the CPU during the in-process phase`);
   return { size: { ...LARGE, yamlBytes: yaml.length }, compile, timerOverheadNs: overhead, otherCpuPct, mix, identity, components };

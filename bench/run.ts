@@ -687,6 +687,23 @@ function evaluate(summaries: readonly ScenarioSummary[] | undefined, inproc: InP
   return out;
 }
 
+/** Pins every thread of this process to `cpu` (taskset); returns what puts the previous affinity back. */
+function pinSelf(cpu: number | undefined): () => void {
+  if (cpu === undefined) return () => undefined;
+  const pid = String(process.pid);
+  try {
+    const before = execFileSync('taskset', ['-p', '-c', pid], { encoding: 'utf8' }).split(':').pop()?.trim() ?? '';
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), pid], { stdio: 'ignore' });
+    log(`  this process pinned to core ${cpu} for the phase (was ${before})`);
+    return () => {
+      if (before !== '') execFileSync('taskset', ['-a', '-p', '-c', before, pid], { stdio: 'ignore' });
+    };
+  } catch (e) {
+    log(`  note: could not pin this process to core ${cpu}: ${(e as Error).message}`);
+    return () => undefined;
+  }
+}
+
 /** Share of all cores busy over `ms` (other processes, since the bench itself is idle then). */
 async function machineBusyPct(ms: number): Promise<number> {
   const a = machineTicks();
@@ -755,7 +772,13 @@ async function main(): Promise<number> {
     let inproc: InProcessResult | undefined;
     if (opts.phases.has('in-process')) {
       log('\n== in-process ==');
-      inproc = await runInProcess({ quick: opts.quick, identity, log });
+      // On the server's core, as the server runs, and not moved between cores mid-measurement.
+      const restore = pinSelf(pin.serverCpu);
+      try {
+        inproc = await runInProcess({ quick: opts.quick, identity, log });
+      } finally {
+        restore();
+      }
     }
     let proc: ProcessResult | undefined;
     if (opts.phases.has('process')) {
@@ -783,11 +806,11 @@ async function main(): Promise<number> {
     log(`\n== results (${new Date().toISOString()}, ${command}, ${elapsedS} s) ==`);
     if (e2e !== undefined) {
       log(
-        `\nend to end: medians over ${opts.rounds} interleaved round(s); in each round, the best of ${opts.repeats} back-to-back runs per server and body. ` +
+        `\nend to end: medians over ${opts.rounds} interleaved round(s); in each round, a and b take turns (ABBA) per scenario, best of ${opts.repeats} runs each. ` +
           `rps: closed loop at ${opts.clients} connections x ${opts.streams} streams; ` +
           `latency (µs, h2load per-request log): closed loop at concurrency 1 (c=1: lowest p50 and lowest p99 of the runs) and at a fixed ${ctx.rate} req/s (one run); ` +
           `added = median over rounds of b − a; the added-latency target is checked at c=1; ` +
-          `noise = the most CPU other processes took on the server's core during a closed-loop run of that scenario\n`,
+          `noise = the most CPU other processes took on the server's core during one side of a pair\n`,
       );
       log(e2eTable(e2e.summaries, ctx.rate, `${opts.clients}x${opts.streams}`));
     }

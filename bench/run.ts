@@ -3,7 +3,7 @@
 // bench/results/<timestamp>.json, and with --check exits 1 when a target is missed.
 // See bench/README.md for what each figure means and how it is derived.
 //
-//   npm run bench [-- --quick] [--check] [--rounds N] [--repeats K] [--duration S] [--rate RPS]
+//   npm run bench [-- --quick] [--check] [--rounds N] [--closed-repeats K] [--repeats K] [--duration S] [--rate RPS]
 //                 [--clients C] [--streams M] [--phases e2e,in-process,process] [--scenarios id,id]
 //   npm run bench -- --profile      (CPU profile of this server under load; summary into bench/results/)
 import { execFileSync } from 'node:child_process';
@@ -111,7 +111,9 @@ interface Options {
   readonly serverWarmupMs: number;
   readonly clients: number;
   readonly streams: number;
-  /** Back-to-back runs per measurement (closed loop and concurrency 1); the best one is kept. */
+  /** Closed-loop runs per server and scenario (in turns with the other server); the best one is kept. */
+  readonly closedRepeats: number;
+  /** Concurrency-1 runs per server and scenario (likewise). */
   readonly repeats: number;
   readonly rate: number | undefined;
   readonly phases: ReadonlySet<string>;
@@ -131,6 +133,7 @@ function parseOptions(argv: readonly string[]): Options & { readonly profile: bo
       clients: { type: 'string' },
       streams: { type: 'string' },
       repeats: { type: 'string' },
+      'closed-repeats': { type: 'string' },
       phases: { type: 'string' },
       scenarios: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -138,7 +141,7 @@ function parseOptions(argv: readonly string[]): Options & { readonly profile: bo
   });
   if (values.help) {
     process.stdout.write(
-      'npm run bench [-- --quick] [--check] [--rounds N] [--repeats K] [--duration S] [--rate RPS] [--clients C] [--streams M]\n' +
+      'npm run bench [-- --quick] [--check] [--rounds N] [--closed-repeats K] [--repeats K] [--duration S] [--rate RPS] [--clients C] [--streams M]\n' +
         '              [--phases e2e,in-process,process] [--scenarios <id substring>,...] | --profile\n',
     );
     process.exit(0);
@@ -167,6 +170,7 @@ function parseOptions(argv: readonly string[]): Options & { readonly profile: bo
     serverWarmupMs: quick ? 1200 : 3000,
     clients: Math.round(num(values.clients, 'clients', 2)),
     streams: Math.round(num(values.streams, 'streams', 32)),
+    closedRepeats: Math.round(num(values['closed-repeats'], 'closed-repeats', quick ? 2 : 6)),
     repeats: Math.round(num(values.repeats, 'repeats', quick ? 2 : 4)),
     rate: values.rate === undefined ? undefined : num(values.rate, 'rate', 1),
     phases: new Set((values.phases ?? 'e2e,in-process,process').split(',').map((s) => s.trim())),
@@ -269,20 +273,20 @@ async function measurePair(ctx: E2eContext, aServer: RunningServer, bServer: Run
   const b = newSide('b', bServer);
   const base = (side: Side) => ({ port: side.server.port, bodyFile: file, logFile: join(ctx.dir, `h2load-${side.role}.log`), clients: opts.clients, streams: opts.streams, cpu: ctx.pin.loadCpu });
   // Turn i: a then b when i is even, b then a when odd (ABBA), so a drift within the pair cancels.
-  const turns = async (run: (side: Side) => Promise<LoadResult>): Promise<{ a: LoadResult[]; b: LoadResult[] }> => {
+  const turns = async (n: number, run: (side: Side) => Promise<LoadResult>): Promise<{ a: LoadResult[]; b: LoadResult[] }> => {
     const out = { a: [] as LoadResult[], b: [] as LoadResult[] };
-    for (let i = 0; i < opts.repeats; i++) {
+    for (let i = 0; i < n; i++) {
       for (const side of i % 2 === 0 ? [a, b] : [b, a]) out[side.role].push(await run(side));
     }
     return out;
   };
-  // Best of `repeats` closed-loop runs. One server's throughput swings by up to 2x from one 1 s run
+  // Best of `closedRepeats` closed-loop runs. One server's throughput swings by up to 2x from one 1 s run
   // to the next with nothing else running in the VM, the empty server's as much as this one's:
   // --trace-gc-nvp shows V8 switching between ~45 KB and ~2 MB promoted per scavenge, and full
   // collections of 60-200 ms now and then (most of it in their clear.external_string_table phase).
   // The fastest of a few runs is each server's capacity between those stretches; the noise column
   // still reports what other processes took on the server's core.
-  const closedRuns = await turns((side) => runOn(ctx, side, { ...base(side), durationMs: opts.durationMs, warmupMs: opts.warmupMs }));
+  const closedRuns = await turns(opts.closedRepeats, (side) => runOn(ctx, side, { ...base(side), durationMs: opts.durationMs, warmupMs: opts.warmupMs }));
   const best = (rs: LoadResult[]): LoadResult => rs.reduce((x, r) => (r.rps > x.rps ? r : x));
   if (ctx.rate === undefined) {
     const first = best(closedRuns.a);
@@ -291,7 +295,7 @@ async function measurePair(ctx: E2eContext, aServer: RunningServer, bServer: Run
   }
   const rate = ctx.rate;
   // Likewise the quietest of `repeats` runs at concurrency 1: lowest p50 and lowest p99.
-  const c1Runs = await turns((side) => runOn(ctx, side, { ...base(side), clients: 1, streams: 1, durationMs: opts.c1DurationMs, warmupMs: opts.c1WarmupMs }));
+  const c1Runs = await turns(opts.repeats, (side) => runOn(ctx, side, { ...base(side), clients: 1, streams: 1, durationMs: opts.c1DurationMs, warmupMs: opts.c1WarmupMs }));
   const rateRuns = { a: [] as LoadResult[], b: [] as LoadResult[] };
   for (const side of round % 2 === 1 ? [a, b] : [b, a]) rateRuns[side.role].push(await runOn(ctx, side, { ...base(side), durationMs: opts.rateDurationMs, warmupMs: opts.rateWarmupMs, totalRps: rate }));
   const result = (side: Side): InstanceRun => {
@@ -806,7 +810,7 @@ async function main(): Promise<number> {
     log(`\n== results (${new Date().toISOString()}, ${command}, ${elapsedS} s) ==`);
     if (e2e !== undefined) {
       log(
-        `\nend to end: medians over ${opts.rounds} interleaved round(s); in each round, a and b take turns (ABBA) per scenario, best of ${opts.repeats} runs each. ` +
+        `\nend to end: medians over ${opts.rounds} interleaved round(s); in each round, a and b take turns (ABBA) per scenario, best of ${opts.closedRepeats} closed-loop and of ${opts.repeats} c=1 runs each. ` +
           `rps: closed loop at ${opts.clients} connections x ${opts.streams} streams; ` +
           `latency (µs, h2load per-request log): closed loop at concurrency 1 (c=1: lowest p50 and lowest p99 of the runs) and at a fixed ${ctx.rate} req/s (one run); ` +
           `added = median over rounds of b − a; the added-latency target is checked at c=1; ` +

@@ -53,6 +53,24 @@ describe('createLogDestination', () => {
     expect(dropped).toBe(1);
     dest.end();
   });
+
+  it('holds maxBufferBytes to exact UTF-8 bytes, not UTF-16 lengths, with multi-byte characters', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'log-dest-')), 'out.log');
+    const file = openSync(path, 'a');
+    const dest = createLogDestination({ dest: file, maxBufferBytes: 100 });
+    const dropped: string[] = [];
+    dest.on('drop', (line) => dropped.push(line as string));
+    // 31 units / 61 bytes, then 20 units / 39 bytes: exactly 100 bytes, so both fit...
+    expect(dest.write(`${'é'.repeat(30)}\n`)).toBe(true);
+    expect(dest.write(`${'é'.repeat(19)}\n`)).toBe(true);
+    expect((dest as unknown as { bufferedBytes: number }).bufferedBytes).toBe(100);
+    // ...and one more byte does not, though 53 units would.
+    expect(dest.write('\n')).toBe(false);
+    expect(dropped).toEqual(['\n']);
+    dest.end();
+    closeSync(file);
+    expect(readFileSync(path, 'utf8')).toBe(`${'é'.repeat(30)}\n${'é'.repeat(19)}\n`);
+  });
   it('loses and reorders nothing when a full pipe takes a turn\'s text only in part, multi-byte characters included', async () => {
     const fifo = join(mkdtempSync(join(tmpdir(), 'log-dest-')), 'out.fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);

@@ -358,8 +358,8 @@ export async function runInProcess(o: { readonly quick: boolean; readonly identi
   for (let i = 0; i < warm; i++) sync(authorize(snapshot, fromEnvoy(wires[i % mixSize] as WireCheckRequest), deps));
   const batchSize = 20_000;
   const batches = o.quick ? 3 : 12;
-  /** One set of `batches` timed batches over the mix: per-batch percentiles and every timing with its class. */
   let offset = 0;
+  /** One set of `batches` timed batches over the mix: per-batch percentiles and every timing with its class. */
   const timeSet = (): MixSet => {
     const all = new Float64Array(batchSize * batches);
     const allClass = new Uint8Array(batchSize * batches);

@@ -185,7 +185,7 @@ const log = (line: string): void => {
 // ---------------------------------------------------------------------------------------------
 // End to end
 
-/** One measured server instance: closed loop at 2×32 streams, closed loop at concurrency 1, fixed rate. */
+/** One server's side of a measured pair: closed loop at 2×32 streams, closed loop at concurrency 1, fixed rate. */
 interface InstanceRun {
   readonly round: number;
   readonly role: 'a' | 'b';
@@ -200,11 +200,11 @@ interface InstanceRun {
   readonly c1: LoadResult;
   /** Fixed total rate (staggered clients, see h2load.ts). */
   readonly rate: LoadResult;
-  /** Peak VmRSS sampled during the closed-loop run (kB). */
+  /** Peak VmRSS sampled during this side's runs (kB). */
   readonly rssLoadKb: number;
-  /** Share of the server's core used by other processes during the closed-loop run (%). */
+  /** Share of the server's core used by processes other than this server during its runs (%). */
   readonly otherOnServerCorePct: number;
-  /** Busy share of the load generator's core during the closed-loop run (%). */
+  /** Busy share of the load generator's core during this side's runs (%). */
   readonly loadCoreBusyPct: number;
 }
 
@@ -215,6 +215,8 @@ interface E2eContext {
   readonly opts: Options;
   /** Total fixed rate (req/s), set by the first closed-loop run unless --rate. */
   rate: number | undefined;
+  /** Each body's frame and file, written on first use (see bodyFile). */
+  readonly bodies: Map<BodyKind, { readonly file: string; readonly frame: Buffer }>;
 }
 
 /** One side of a paired measurement: a running server and what its h2load runs used of the cores. */
@@ -350,20 +352,24 @@ function planInstances(scenarios: readonly Scenario[]): Instance[] {
   });
 }
 
-/** Writes each body's frame once per run. */
-function bodyFile(ctx: E2eContext, body: BodyKind): { file: string; frame: Buffer } {
-  // Bodies are built for the large policy; every one also names or matches a route of the small one.
-  const frame = checkRequestFrame(requestSpec(body, ctx.identity, LARGE));
-  const file = join(ctx.dir, `body-${body}.bin`);
-  writeBodyFile(file, frame);
-  return { file, frame };
+/** A body's frame and the file h2load sends it from, written once per bench run. */
+function bodyFile(ctx: E2eContext, body: BodyKind): { readonly file: string; readonly frame: Buffer } {
+  let entry = ctx.bodies.get(body);
+  if (entry === undefined) {
+    // Bodies are built for the large policy; every one also names or matches a route of the small one.
+    const frame = checkRequestFrame(requestSpec(body, ctx.identity, LARGE));
+    const file = join(ctx.dir, `body-${body}.bin`);
+    writeBodyFile(file, frame);
+    ctx.bodies.set(body, (entry = { file, frame }));
+  }
+  return entry;
 }
 
 /**
  * Server warm-up: a fresh process is far slower for its first second (JIT); drive every body it
  * will serve for a while before anything is measured, so no body pays for being first.
  */
-async function warmUp(ctx: E2eContext, server: RunningServer, bodies: readonly { file: string; frame: Buffer }[]): Promise<void> {
+async function warmUp(ctx: E2eContext, server: RunningServer, bodies: readonly { readonly file: string; readonly frame: Buffer }[]): Promise<void> {
   const perBody = Math.max(150, Math.round(ctx.opts.serverWarmupMs / bodies.length));
   for (const { file, frame } of bodies) {
     await probeCheck(server.port, frame).catch(() => undefined); // fills the identity caches; failures are reported by the probe before measuring
@@ -388,13 +394,12 @@ async function runInstance(ctx: E2eContext, inst: Instance, aServer: RunningServ
   const server = await startServer({ kind: 'authz', port, cpu: ctx.pin.serverCpu, configPath });
   log(`  ${inst.label}: start → SERVING ${Math.round(server.startToServingMs)} ms`);
   const runs: InstanceRun[] = [];
-  const bodies = new Map([...new Set(inst.scenarios.map((s) => s.body))].map((body) => [body, bodyFile(ctx, body)]));
   try {
-    await warmUp(ctx, server, [...bodies.values()]);
+    await warmUp(ctx, server, [...new Set(inst.scenarios.map((s) => s.body))].map((body) => bodyFile(ctx, body)));
     for (const scenario of inst.scenarios) {
       const label = scenario.id;
       try {
-        const { file, frame } = bodies.get(scenario.body) as { file: string; frame: Buffer };
+        const { file, frame } = bodyFile(ctx, scenario.body);
         const probe = await probeCheck(port, frame);
         const md = probe.metadata;
         const e = scenario.expect;
@@ -432,6 +437,7 @@ async function runInstance(ctx: E2eContext, inst: Instance, aServer: RunningServ
   }
   return runs;
 }
+
 /** Per-scenario aggregate over rounds. */
 interface ScenarioSummary {
   readonly id: string;
@@ -768,7 +774,7 @@ async function main(): Promise<number> {
     }
 
     let e2e: Awaited<ReturnType<typeof runE2e>> | undefined;
-    const ctx: E2eContext = { dir, identity, pin, opts, rate: opts.rate };
+    const ctx: E2eContext = { dir, identity, pin, opts, rate: opts.rate, bodies: new Map() };
     if (opts.phases.has('e2e') && opts.scenarios.length > 0) {
       log('\n== end to end (h2load → gRPC) ==');
       e2e = await runE2e(ctx);

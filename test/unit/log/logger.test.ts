@@ -71,6 +71,7 @@ describe('createLogDestination', () => {
     closeSync(file);
     expect(readFileSync(path, 'utf8')).toBe(`${'é'.repeat(30)}\n${'é'.repeat(19)}\n`);
   });
+
   it('loses and reorders nothing when a full pipe takes a turn\'s text only in part, multi-byte characters included', async () => {
     const fifo = join(mkdtempSync(join(tmpdir(), 'log-dest-')), 'out.fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);

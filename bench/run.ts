@@ -159,7 +159,7 @@ function parseOptions(argv: readonly string[]): Options & { readonly profile: bo
     check: values.check ?? false,
     quick,
     profile: values.profile ?? false,
-    rounds: Math.round(num(values.rounds, 'rounds', quick ? 1 : 5)),
+    rounds: Math.round(num(values.rounds, 'rounds', quick ? 1 : 7)),
     durationMs: num(values.duration, 'duration', quick ? 0.5 : 1) * 1000,
     warmupMs: quick ? 200 : 300,
     c1DurationMs: Math.round((num(values.duration, 'duration', quick ? 0.5 : 1) * 1000 * 2) / 3),

@@ -101,19 +101,46 @@ function outcomeFragment(v: Verdict): string {
   return text;
 }
 
+/** The last identity fragment made, kept: a run of Checks from one caller repeats it. */
+let lastIdentity: { spiffeId: string; source: string; text: string } | undefined;
+
+/** `,"spiffeId":…,"identitySource":…,"agreedSources":…` for `v`; the last one without agreed sources is reused. */
+function identityFragment(v: Verdict): string {
+  const id = v.identity;
+  if (id === undefined) return ',"spiffeId":null,"identitySource":null,"agreedSources":[]';
+  if (id.agreed.length > 0) return `,"spiffeId":${q(id.spiffeId)},"identitySource":"${id.source}","agreedSources":${JSON.stringify(id.agreed)}`;
+  const last = lastIdentity;
+  if (last !== undefined && last.spiffeId === id.spiffeId && last.source === id.source) return last.text;
+  const text = `,"spiffeId":${q(id.spiffeId)},"identitySource":"${id.source}","agreedSources":[]`;
+  lastIdentity = { spiffeId: id.spiffeId, source: id.source, text };
+  return text;
+}
+
+/** The last request fragment made, kept: most Checks in a row ask for the same host, method and path. */
+let lastRequest: { host: string; method: string; path: string; text: string } | undefined;
+
+/** `,"host":…,"method":…,"path":…` for `input`; the last one is reused when all three are the same. */
+function requestFragment(input: CheckInput | undefined): string {
+  const host = input?.host ?? '';
+  const method = input?.method ?? '';
+  const path = input?.path ?? '';
+  const last = lastRequest;
+  if (last !== undefined && last.path === path && last.host === host && last.method === method) return last.text;
+  const text = `,"host":${q(host)},"method":${q(method)},"path":${q(path)}`;
+  lastRequest = { host, method, path, text };
+  return text;
+}
+
 /**
  * The decision line for one Check as JSON text (newline included). `prefix` is what pino puts first
  * (level, time, base fields and bindings); every string is escaped by JSON.stringify.
  */
 export function formatDecisionLine(prefix: string, v: Verdict, input: CheckInput | undefined, durationUs: number): string {
-  const id = v.identity;
   return (
-    `{${prefix}` +
-    `,"decisionId":${q(v.decisionId)},"requestId":${q(input?.requestId ?? '')}` +
+    `{${prefix},"decisionId":${q(v.decisionId)},"requestId":${q(input?.requestId ?? '')}` +
     outcomeFragment(v) +
-    `,"spiffeId":${id === undefined ? 'null' : q(id.spiffeId)},"identitySource":${id === undefined ? 'null' : `"${id.source}"`}` +
-    `,"agreedSources":${id === undefined || id.agreed.length === 0 ? '[]' : JSON.stringify(id.agreed)}` +
-    `,"host":${q(input?.host ?? '')},"method":${q(input?.method ?? '')},"path":${q(input?.path ?? '')}` +
+    identityFragment(v) +
+    requestFragment(input) +
     `,"durationUs":${durationUs},"msg":"decision"}\n`
   );
 }

@@ -72,6 +72,22 @@ describe('formatDecisionLine', () => {
       { numRuns: 300 },
     );
   });
+
+  it('reuses a fragment only for the same identity and request: every line carries its own values', () => {
+    const noAgreed = (spiffeId: string, source: 'principal' | 'xfcc'): Verdict => ({ ...VERDICT, identity: { spiffeId, trustDomain: 'prod.example.org', path: '/x', source, agreed: [] } });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ id: fc.constantFrom('spiffe://prod.example.org/a', 'spiffe://prod.example.org/b'), source: fc.constantFrom('principal' as const, 'xfcc' as const), host: fc.constantFrom('h1', 'h2'), method: fc.constantFrom('GET', 'POST'), path: fc.constantFrom('/p', '/q', '/p"') }), { minLength: 2, maxLength: 12 }),
+        (checks) => {
+          for (const c of checks) {
+            const parsed = JSON.parse(formatDecisionLine('"level":30', noAgreed(c.id, c.source), { ...INPUT, host: c.host, method: c.method, path: c.path }, 1)) as Record<string, unknown>;
+            expect([parsed['spiffeId'], parsed['identitySource'], parsed['agreedSources'], parsed['host'], parsed['method'], parsed['path']]).toEqual([c.id, c.source, [], c.host, c.method, c.path]);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
 
 describe('logDecision', () => {

@@ -20,7 +20,11 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY envoy-protos ./envoy-protos
 COPY scripts/bundle-server.mjs ./scripts/bundle-server.mjs
 COPY src ./src
-# tsc, then one bundled dist/src/main.js (the entrypoint; see scripts/bundle-server.mjs).
+# The build validates config/default.yaml once with the bundled CLI to make its V8 code cache.
+COPY config ./config
+# tsc, then the CLI bundled into dist/src/server.cjs with that cache (see scripts/bundle-server.mjs);
+# dist/src/main.js, the entrypoint, runs it. Same Node image in both stages: V8 accepts only a
+# cache made by its own version.
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime

@@ -109,18 +109,20 @@ const PIPELINE = [
 
 /**
  * The bundled server (scripts/bundle-server.mjs) runs grpc-js, protobufjs, pino, ... and our code
- * from one file, dist/src/main.js: each frame of that file is mapped back through the bundle's
+ * from one file, dist/src/server.cjs: each frame of that file is mapped back through the bundle's
  * source map to where its code comes from (a node_modules package, or src/…), so that groupOf sees
  * the same URLs as with an unbundled build. Our sources are named as tsc emits them (dist/src/….js).
  */
 export function unbundleProfile(profile: CpuProfile): CpuProfile {
-  const bundle = `file://${join(ROOT, 'dist', 'src', 'main.js')}`;
-  const mapFile = join(ROOT, 'dist', 'src', 'main.js.map');
-  if (!existsSync(mapFile) || !profile.nodes.some((n) => n.callFrame.url === bundle)) return profile;
+  // dist/src/main.js compiles the bundle as a vm.Script named by its path (no file:// URL).
+  const bundlePath = join(ROOT, 'dist', 'src', 'server.cjs');
+  const isBundle = (url: string): boolean => url === bundlePath || url === `file://${bundlePath}`;
+  const mapFile = `${bundlePath}.map`;
+  if (!existsSync(mapFile) || !profile.nodes.some((n) => isBundle(n.callFrame.url))) return profile;
   const map = new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')) as SourceMapPayload);
   const base = join(ROOT, 'dist', 'src');
   const nodes = profile.nodes.map((n) => {
-    if (n.callFrame.url !== bundle) return n;
+    if (!isBundle(n.callFrame.url)) return n;
     const entry = map.findEntry(n.callFrame.lineNumber, n.callFrame.columnNumber) as { originalSource?: string; originalLine?: number };
     if (entry.originalSource === undefined) return n;
     let path = resolve(base, entry.originalSource.replace(/^file:\/\//, ''));

@@ -114,7 +114,8 @@ const PIPELINE = [
  * the same URLs as with an unbundled build. Our sources are named as tsc emits them (dist/src/….js).
  */
 export function unbundleProfile(profile: CpuProfile): CpuProfile {
-  // dist/src/main.js compiles the bundle as a vm.Script named by its path (no file:// URL).
+  // dist/src/main.js compiles the bundle as a vm.Script named by its path; V8's profile gives it as a
+  // file:// URL (seen), a plain path is matched as well.
   const bundlePath = join(ROOT, 'dist', 'src', 'server.cjs');
   const isBundle = (url: string): boolean => url === bundlePath || url === `file://${bundlePath}`;
   const mapFile = `${bundlePath}.map`;

@@ -3,7 +3,7 @@
 // module instead of ~400 (measured: spawn → SERVING 510 → 330 ms with the 10 × 100 policy). Then it
 // runs that bundle once (`validate` on config/default.yaml) and writes V8's code cache for it,
 // dist/src/server.cjs.v8cache, which dist/src/main.js hands to V8 (src/cli/bundle-loader.ts):
-// compiling the bundle and its functions again on every start cost ~50-70 ms more. CommonJS because
+// compiling the bundle and its functions again on every start cost ~40-60 ms more (measured). CommonJS because
 // only a vm.Script takes a code cache on Node 20. tsc's outputs stay as they are: they are the
 // package's exports, and `demo-pki` runs from them. Source maps chain to src/.
 //

@@ -1,6 +1,6 @@
 // Runs the bundled server (dist/src/server.cjs, scripts/bundle-server.mjs) with V8's code cache.
 // Compiling the 1.9 MB bundle, and then each function of it on its first call, is a fixed cost
-// of every start: ~50 ms for the bundle alone on this project's 2-core machines. `npm run build`
+// of every start: ~36 ms for the bundle alone on this project's 2-core machines (~7 with the cache). `npm run build`
 // runs the bundle once (`validate` on config/default.yaml) and writes the bytecode V8 then holds
 // (Script#createCachedData) next to it; a start hands that to V8, which uses it when it was made
 // by the same V8, with the same flags, for the same source, and otherwise compiles as usual

@@ -52,7 +52,8 @@ export class LogDestination extends EventEmitter implements BoundedDestination {
   private linesBytes = 0;
   /** Bytes a previous write did not take (a full pipe, or an async write in flight). */
   private carry: Buffer | undefined;
-  private scheduled = false;
+  /** The write planned at the end of this turn, if any (cancelled when a flush writes first). */
+  private turn: NodeJS.Immediate | undefined;
   private writing = false;
   private retryMs = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -88,15 +89,16 @@ export class LogDestination extends EventEmitter implements BoundedDestination {
     this.lines.push(line);
     this.linesBytes += bytes;
     if (this.linesBytes >= FLUSH_AT_BYTES && this.retryTimer === undefined) this.writeOut();
-    else if (!this.scheduled && this.retryTimer === undefined) {
-      this.scheduled = true;
-      setImmediate(this.onTurn);
-    }
+    else if (this.turn === undefined && this.retryTimer === undefined) this.turn = setImmediate(this.onTurn);
     return true;
   }
 
   flush(cb?: (err?: Error) => void): void {
-    if (this.mode === 'sync') this.writeOut();
+    if (this.mode === 'sync') {
+      // Written now: the planned turn would find nothing, yet still cost the event loop a round.
+      this.cancelTurn();
+      this.writeOut();
+    }
     cb?.();
   }
 
@@ -104,15 +106,22 @@ export class LogDestination extends EventEmitter implements BoundedDestination {
     if (this.closed) return;
     this.writeOut();
     this.closed = true;
+    this.cancelTurn();
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     if (this.ownsFd && !this.writing) closeQuietly(this.fd);
   }
 
   private readonly onTurn = (): void => {
-    this.scheduled = false;
+    this.turn = undefined;
     this.writeOut();
   };
+
+  private cancelTurn(): void {
+    if (this.turn === undefined) return;
+    clearImmediate(this.turn);
+    this.turn = undefined;
+  }
 
   private readonly onRetry = (): void => {
     this.retryTimer = undefined;

@@ -72,6 +72,31 @@ describe('createLogDestination', () => {
     expect(readFileSync(path, 'utf8')).toBe(`${'é'.repeat(30)}\n${'é'.repeat(19)}\n`);
   });
 
+  it("writes a turn's lines at once on flush and leaves the event loop nothing pending for them", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'log-dest-')), 'out.log');
+    const file = openSync(path, 'a');
+    const dest = createLogDestination({ dest: file, maxBufferBytes: 65_536 });
+    const immediates = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+    try {
+      const before = immediates();
+      dest.write('{"n":1}\n');
+      dest.write('{"n":2}\n');
+      // Unflushed, the lines wait for the end of the turn: one planned write.
+      expect(readFileSync(path, 'utf8')).toBe('');
+      expect(immediates()).toBe(before + 1);
+      dest.flush();
+      // Flushed: written now, and the planned write is gone (it would only cost the loop a round).
+      expect(readFileSync(path, 'utf8')).toBe('{"n":1}\n{"n":2}\n');
+      expect(immediates()).toBe(before);
+      dest.write('{"n":3}\n');
+      await new Promise((r) => setImmediate(r));
+      expect(readFileSync(path, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n');
+    } finally {
+      dest.end();
+      closeSync(file);
+    }
+  });
+
   it('loses and reorders nothing when a full pipe takes a turn\'s text only in part, multi-byte characters included', async () => {
     const fifo = join(mkdtempSync(join(tmpdir(), 'log-dest-')), 'out.fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);

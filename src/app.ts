@@ -40,6 +40,8 @@ export interface AppOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** How often bundle files are checked for changes (ms); 0 disables watching. */
   readonly bundlePollMs?: number;
+  /** How long after SERVING Node's process metrics are registered (ms); default 1000. */
+  readonly processMetricsDelayMs?: number;
   /** Where the log goes when no `logger` is given; default stdout, bounded by log.maxBufferBytes. */
   readonly logDestination?: BoundedDestination;
   /** Test hook: wraps what every Check's authorize() depends on (fault injection). */
@@ -84,12 +86,16 @@ function needsJwtVerifier(snapshot: ConfigSnapshot): boolean {
   return snapshot.config.identity.sources.includes('jwt') || snapshot.routes.some((r) => r.sources.includes('jwt'));
 }
 
+/** Default of AppOptions.processMetricsDelayMs. */
+export const DEFAULT_PROCESS_METRICS_DELAY_MS = 1000;
+
 /** Loads the config and starts the gRPC and admin servers. */
 export async function startApp(options: AppOptions): Promise<App> {
   // Stamped before it is read, so the watcher sees a change made while the server starts.
   const baseline = await fileStamp(options.configPath);
   const loaded = await loadConfigFile(options.configPath);
-  const metrics = createMetrics();
+  // Process metrics are registered once the server is serving (see processMetricsDelayMs).
+  const metrics = createMetrics({ defaultMetrics: 'deferred' });
   if (!loaded.ok) {
     metrics.recordConfigLoad('failure');
     throw new ConfigLoadError(options.configPath, loaded.issues);
@@ -187,6 +193,11 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Otherwise it is loaded in the background once serving, for a reload that adds a JWT route.
   if (jwtVerifier === undefined) setImmediate(() => void preloadJwtVerifier());
   if ((options.configPollMs ?? 1000) > 0) reloader.watch(options.configPollMs ?? 1000);
+  // Node's process metrics wait until the server has been serving for a moment: nothing on the
+  // Check path needs them, and registering them costs start-up ~10 ms.
+  const processMetricsDelayMs = options.processMetricsDelayMs ?? DEFAULT_PROCESS_METRICS_DELAY_MS;
+  const processMetricsTimer = setTimeout(() => metrics.startProcessMetrics(), processMetricsDelayMs);
+  processMetricsTimer.unref();
   logger.info(
     { config: snapshot.source, grpcPort: grpcServer.port, adminPort: adminServer.port, routes: snapshot.routes.length },
     'serving',
@@ -206,6 +217,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       stopping ??= (async () => {
         ready = false;
         reloader.stop();
+        clearTimeout(processMetricsTimer);
         bundles.close();
         grpcServer.setServing(false);
         const how = await grpcServer.shutdown(options.shutdownGraceMs ?? 4000);

@@ -37,33 +37,55 @@ function oldGenerationUsed(): number {
   return used;
 }
 
+/** What tuneHeap leaves running. */
+export interface HeapTuning {
+  /**
+   * Starts following the live heap: after each full collection the factor is set again from the
+   * old generation then in use. Called once the server is serving: the GC observer it installs
+   * runs on every collection, and start-up runs dozens of them (~15 ms of observer callbacks with a
+   * 1,000-route policy, profiled) while its heap is not yet the steady one anyway.
+   */
+  follow(): void;
+  stop(): void;
+}
+
+const NOTHING: HeapTuning = { follow: () => undefined, stop: () => undefined };
+
 /**
  * Sets the growing factor for `serve`. `SPIFFE_AUTHZ_HEAP_GROWING_PERCENT` fixes it (0: V8's
  * default); an operator's own --heap-growing-percent wins over both. Otherwise it starts at
- * MIN_PERCENT and is set again after each full collection from the old generation then in use (what
- * survived it), when that moves it by 10 points or more. Returns a stop function.
+ * MIN_PERCENT now and, from follow() on, is set again after each full collection from the old
+ * generation then in use (what survived it), when that moves it by 10 points or more.
  */
-export function tuneHeap(env: Readonly<Record<string, string | undefined>>, execArgv: readonly string[] = process.execArgv): () => void {
-  if (operatorSetsGrowing(execArgv, env['NODE_OPTIONS'])) return () => undefined;
+export function tuneHeap(env: Readonly<Record<string, string | undefined>>, execArgv: readonly string[] = process.execArgv): HeapTuning {
+  if (operatorSetsGrowing(execArgv, env['NODE_OPTIONS'])) return NOTHING;
   const raw = env['SPIFFE_AUTHZ_HEAP_GROWING_PERCENT'];
   if (raw !== undefined && raw !== '') {
     const fixed = Number(raw);
     if (Number.isFinite(fixed) && fixed > 0) setFlagsFromString(`--heap-growing-percent=${Math.round(fixed)}`);
-    return () => undefined;
+    return NOTHING;
   }
   let current = MIN_PERCENT;
   setFlagsFromString(`--heap-growing-percent=${current}`);
-  const observer = new PerformanceObserver((list) => {
-    let major = false;
-    for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
-      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major = true;
-    }
-    if (!major) return;
-    const next = growingPercentFor(oldGenerationUsed());
-    if (Math.abs(next - current) < 10) return;
-    current = next;
-    setFlagsFromString(`--heap-growing-percent=${current}`);
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  return () => observer.disconnect();
+  let observer: PerformanceObserver | undefined;
+  return {
+    follow() {
+      if (observer !== undefined) return;
+      observer = new PerformanceObserver((list) => {
+        let major = false;
+        for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
+          if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major = true;
+        }
+        if (!major) return;
+        const next = growingPercentFor(oldGenerationUsed());
+        if (Math.abs(next - current) < 10) return;
+        current = next;
+        setFlagsFromString(`--heap-growing-percent=${current}`);
+      });
+      observer.observe({ entryTypes: ['gc'] });
+    },
+    stop() {
+      observer?.disconnect();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // The `spiffe-ext-authz` command: serve, validate. Returns the process exit code.
 import { parseArgs } from 'node:util';
-import { ConfigLoadError, startApp } from '../app.js';
+import { ConfigLoadError, DEFAULT_PROCESS_METRICS_DELAY_MS, startApp } from '../app.js';
 import { formatIssues } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
 import { tuneHeap } from './heap-tuning.js';
@@ -69,7 +69,7 @@ export async function runCli(argv: readonly string[], io: CliIo = stdio): Promis
 }
 
 async function serve(configPath: string, io: CliIo): Promise<number> {
-  tuneHeap(process.env);
+  const heap = tuneHeap(process.env);
   let app;
   try {
     app = await startApp({ configPath });
@@ -78,6 +78,8 @@ async function serve(configPath: string, io: CliIo): Promise<number> {
     else io.err(`cannot start: ${(e as Error).message}`);
     return 1;
   }
+  // The heap factor follows the live heap from a moment after SERVING (see tuneHeap).
+  setTimeout(() => heap.follow(), DEFAULT_PROCESS_METRICS_DELAY_MS).unref();
   const running = app;
   // SIGHUP reloads the config (as a file change and POST /v1/reload do); a bad file keeps the running one.
   const onHangup = (): void => {

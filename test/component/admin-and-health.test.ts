@@ -99,7 +99,18 @@ describe('admin HTTP', () => {
     expect(text).toMatch(/spiffe_authz_check_duration_seconds_bucket\{le="0\.001"\} \d+/);
     expect(text).toMatch(/spiffe_authz_config_loads_total\{result="success"\} 1/);
     expect(text).toMatch(/spiffe_authz_route_mode\{route="orders-write",mode="enforce"\} 1/);
+  });
+
+  it("adds Node's process metrics a moment after SERVING (they are not needed to answer a Check)", async () => {
+    const deadline = Date.now() + 5000;
+    let text = '';
+    while (Date.now() < deadline) {
+      text = await (await server.admin('/metrics')).text();
+      if (text.includes('spiffe_authz_process_resident_memory_bytes')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(text).toMatch(/spiffe_authz_process_resident_memory_bytes \d+/);
+    expect(text).toMatch(/spiffe_authz_nodejs_heap_size_used_bytes \d+/);
   });
 
   it('answers 404 for an unknown route and 405 for a write to a read-only endpoint', async () => {

@@ -31,6 +31,33 @@ describe('createMetrics', () => {
     expect(text).toContain('spiffe_authz_checks_total{route="_unmatched",mode="shadow",decision="deny",effect="allow",reason="NO_ROUTE"} 2');
   });
 
+  it('publishes the route settings given last, when scraped, and again only after a change', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    m.setRouteSettings([{ route: 'a', mode: 'enforce', enforcePercent: 100 }]);
+    m.setRouteSettings([{ route: 'a', mode: 'warn', enforcePercent: 50 }]);
+    let text = await m.registry.metrics();
+    expect(text).toContain('spiffe_authz_route_mode{route="a",mode="warn"} 1');
+    expect(text).toContain('spiffe_authz_route_mode{route="a",mode="enforce"} 0');
+    expect(text).toContain('spiffe_authz_route_enforce_percent{route="a"} 50');
+    text = await m.registry.metrics();
+    expect(text).toContain('spiffe_authz_route_mode{route="a",mode="warn"} 1');
+    m.setRouteSettings([{ route: 'b', mode: 'shadow', enforcePercent: 100 }]);
+    text = await m.registry.metrics();
+    expect(text).not.toContain('route="a"');
+    expect(text).toContain('spiffe_authz_route_mode{route="b",mode="shadow"} 1');
+  });
+
+  it("registers Node's process metrics only when asked to with 'deferred', once however often asked", async () => {
+    const m = createMetrics({ defaultMetrics: 'deferred' });
+    expect(await m.registry.metrics()).not.toContain('spiffe_authz_process_resident_memory_bytes');
+    m.startProcessMetrics();
+    m.startProcessMetrics();
+    const text = await m.registry.metrics();
+    expect(text).toMatch(/spiffe_authz_process_resident_memory_bytes \d+/);
+    expect(text.match(/^# TYPE spiffe_authz_process_resident_memory_bytes /gm)).toHaveLength(1);
+    expect(await createMetrics().registry.metrics()).toContain('spiffe_authz_process_resident_memory_bytes');
+  });
+
   it('publishes mode and enforce percent per route, forgetting routes no longer listed', async () => {
     const m = createMetrics({ defaultMetrics: false });
     m.setRouteSettings([

@@ -10,12 +10,10 @@
 // Left out of the bundle: the `demo-pki` command (tsc's dist/src/cli/demo-pki.js), which main.js
 // never sends to the bundle. It issues certificates with @peculiar/x509, which `serve` never loads;
 // esbuild would hoist that package's import to the top of the bundle even behind a dynamic import().
-// grpc-health-check is bundled but reads its .proto files at run time relative to its __dirname:
-// that becomes the directory of the installed package (resolved from dist/src/server.cjs). Kept
-// outside, it loaded its own proto-loader and protobufjs from node_modules: ~50 more files.
+// No .proto file is read when serving: Check and grpc.health.v1.Health are declared in src/grpc/
+// with their own codecs, so proto-loader and protobufjs's full build are not in the bundle.
 // esbuild's JS API is used, not its CLI, for these plugins.
 import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 import { URL, fileURLToPath } from 'node:url';
 
@@ -43,24 +41,11 @@ await build({
         b.onResolve({ filter: /\/demo-pki\.js$/ }, () => ({ path: './cli/demo-pki.js', external: true }));
       },
     },
-    {
-      name: 'health-check-dirname',
-      setup(b) {
-        b.onLoad({ filter: /[\\/]grpc-health-check[\\/]build[\\/]src[\\/]health\.js$/ }, async (args) => {
-          const text = await readFile(args.path, 'utf8');
-          if (!text.includes('__dirname')) throw new Error(`${args.path}: no __dirname to rewrite (package changed?)`);
-          const dir = 'require("node:path").dirname(require.resolve("grpc-health-check"))';
-          return { contents: `var __healthCheckDir = ${dir};\n${text.replaceAll('__dirname', '__healthCheckDir')}`, loader: 'js' };
-        });
-      },
-    },
   ],
   // Our modules locate the package (paths.ts) and Envoy's protos (envoy-protos) from import.meta.url.
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: 'warning',
-  // The require.resolve above is meant to run, against the installed package.
-  logOverride: { 'require-resolve-not-external': 'silent' },
 });
 
 // The code cache: what V8 compiled while the bundle validated the default config (the config

@@ -2,8 +2,9 @@
 // each message into a plain object (toObject) through reflection and each response back through
 // fromObject, which costs more than the whole decision. Here the request is read by hand, only the
 // fields this server uses; responses are written with protobufjs's Writer (response-encoder.ts
-// does so once per response shape and keeps the bytes).
-import protobuf from 'protobufjs';
+// does so once per response shape and keeps the bytes), from its minimal build: the full one's
+// parser and reflection are never needed here.
+import protobuf from 'protobufjs/minimal.js';
 import type { WireCheckRequest, WireCheckResponse, WireHeaderOption, WireHeaderValue, WireHttpRequest, WireValue } from './wire.js';
 
 // --- CheckRequest: read by hand, only the fields fromEnvoy uses -----------------------------------

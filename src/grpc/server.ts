@@ -1,8 +1,8 @@
 // The gRPC listener: Authorization/Check plus grpc.health.v1.Health, with graceful shutdown.
 import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import { AUTHORIZATION_SERVICE } from '../../envoy-protos/index.js';
 import { decodeCheckRequest } from './codec.js';
+import { HealthService } from './health.js';
 import type { WireCheckRequest } from './wire.js';
 
 /** A listening gRPC server. */
@@ -55,7 +55,7 @@ export async function startGrpcServer(
   // pinned protos.
   const service: grpc.ServiceDefinition = { Check: CHECK_METHOD };
   server.addService(service, { Check: check });
-  const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
+  const health = new HealthService({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));

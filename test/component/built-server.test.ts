@@ -96,7 +96,7 @@ routes:
 `,
     );
     const { grpcPort } = await startBuilt(config);
-    // The bundled health service reads its .proto from the installed package: it must answer.
+    // The bundled health service (src/grpc/health.ts, no .proto read when serving) answers a client built from health.proto.
     const health = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { enums: String })) as unknown as {
       grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
     };

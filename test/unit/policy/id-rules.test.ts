@@ -2,7 +2,7 @@
 // longest prefix > wildcards in order) and the rule ids reported.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileIdRules, isIdPath, matchIdRules, type IdRuleSet } from '../../../src/policy/id-rules.js';
+import { RuleIds, compileIdRules, isIdPath, matchIdRules, type IdRuleSet } from '../../../src/policy/id-rules.js';
 import { compilePathPattern } from '../../../src/policy/path-pattern.js';
 import { validateIdPath } from '../../../src/spiffe/spiffe-id.js';
 
@@ -143,6 +143,36 @@ describe('compileIdRules against the plain definition', () => {
     );
   });
 });
+
+describe('compileIdRules with one RuleIds for every list', () => {
+  it('compiles each list as it would alone, or gives the same errors', () => {
+    const unit = fc.constantFrom('/', '/', 'a', 'b', '*', '**', '.', '%');
+    const pattern = fc.oneof(fc.string({ unit, maxLength: 8 }).map((s) => '/' + s), fc.constantFrom('/a/*', '/a/**', '/*/b', '**', '/'));
+    const list = fc.tuple(fc.constantFrom(LABEL, 'deny["a.org"]'), fc.array(pattern, { minLength: 1, maxLength: 6 }));
+    fc.assert(
+      fc.property(fc.array(list, { minLength: 1, maxLength: 6 }), (lists) => {
+        const shared = new RuleIds();
+        for (const [label, patterns] of lists) expect(compileIdRules(patterns, label, shared)).toEqual(compileIdRules(patterns, label));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('shares one compiled, frozen pattern between the lists that repeat it', () => {
+    const shared = new RuleIds();
+    const a = rules2(['/ext/*/t1'], shared);
+    const b = rules2(['/x', '/ext/*/t1'], shared);
+    expect(b.wildcards[0]?.pattern).toBe(a.wildcards[0]?.pattern);
+    expect(Object.isFrozen(a.wildcards[0]?.pattern)).toBe(true);
+    expect(b.wildcards[0]?.rule).toBe(rid(1));
+  });
+});
+
+function rules2(patterns: readonly string[], ids: RuleIds): IdRuleSet {
+  const r = compileIdRules(patterns, LABEL, ids);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.value;
+}
 
 describe('isIdPath', () => {
   it.each(['/a', '/a/b', '/...', '/.a', '/a.', '/A-Z_0.9', `/${'x'.repeat(2047)}`, '/', '//', '/a/', '/.', '/..', '/a/../b', '/a b', '/é', '/a*', 'a', `/${'x'.repeat(2048)}`])(

@@ -86,39 +86,26 @@ const refuseToEncode = (): never => {
   throw new Error('the server does not encode health requests');
 };
 
-/** The service's methods as grpc-js serves them: requests decoded here, responses already encoded. */
+/** One method as grpc-js serves it: the request decoded here, the response already encoded bytes. */
+function method<Req>(name: 'Check' | 'Watch' | 'List', responseStream: boolean, requestDeserialize: (bytes: Buffer) => Req): grpc.MethodDefinition<Req, Buffer> {
+  return {
+    path: `/${HEALTH_SERVICE}/${name}`,
+    requestStream: false,
+    responseStream,
+    originalName: name.toLowerCase(),
+    requestDeserialize,
+    responseSerialize: passBytes,
+    requestSerialize: refuseToEncode,
+    responseDeserialize: passBytes,
+  };
+}
+
+/** The service's methods as grpc-js serves them. */
 export const HEALTH_METHODS = {
-  Check: {
-    path: `/${HEALTH_SERVICE}/Check`,
-    requestStream: false,
-    responseStream: false,
-    originalName: 'check',
-    requestDeserialize: decodeHealthCheckRequest,
-    responseSerialize: passBytes,
-    requestSerialize: refuseToEncode,
-    responseDeserialize: passBytes,
-  },
-  Watch: {
-    path: `/${HEALTH_SERVICE}/Watch`,
-    requestStream: false,
-    responseStream: true,
-    originalName: 'watch',
-    requestDeserialize: decodeHealthCheckRequest,
-    responseSerialize: passBytes,
-    requestSerialize: refuseToEncode,
-    responseDeserialize: passBytes,
-  },
-  List: {
-    path: `/${HEALTH_SERVICE}/List`,
-    requestStream: false,
-    responseStream: false,
-    originalName: 'list',
-    requestDeserialize: decodeHealthListRequest,
-    responseSerialize: passBytes,
-    requestSerialize: refuseToEncode,
-    responseDeserialize: passBytes,
-  },
-} as const satisfies grpc.ServiceDefinition;
+  Check: method('Check', false, decodeHealthCheckRequest),
+  Watch: method('Watch', true, decodeHealthCheckRequest),
+  List: method('List', false, decodeHealthListRequest),
+} satisfies grpc.ServiceDefinition;
 
 /** Serving statuses by service name ('' is the whole server), with their watchers. */
 export class HealthService {

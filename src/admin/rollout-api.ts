@@ -2,7 +2,7 @@
 // through the safe-to-enforce gate; roll every route back to shadow; reload the config. Reads are
 // open; every mutation needs the admin bearer token, is validated with zod and is audited.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MODES } from '../authz/types.js';
 import type { ReloadOutcome } from '../config/reload.js';
 import { checkBearer } from './auth.js';

@@ -1,6 +1,6 @@
 // The config file's schema. Strict objects everywhere: an unknown key is an error with its path.
 // Defaults live here and nowhere else.
-import { z } from 'zod';
+import * as z from 'zod';
 import { IDENTITY_SOURCES, MODES } from '../authz/types.js';
 import { parseSpiffeId, parseTrustDomain } from '../spiffe/spiffe-id.js';
 import { WINDOWS, windowMs } from '../rollout/window-counters.js';

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MODES, type Mode } from '../authz/types.js';
 import { formatKeyPath } from '../config/issues.js';
 import { UNMATCHED_ROUTE } from '../config/schema.js';

@@ -54,6 +54,8 @@ const TAKEN_BY_BOTH = [
     ['a sequence as a mapping value at the key column', 'a:\n- x\n- y\nb: 1\n'],
     ['an indented root mapping', '  a: 1\n  b: 2\n'],
     ['JSON-style adjacent values', '{"a":"b","c":[1,2]}\n'],
+    ['flow sequences of double-quoted scalars, spaced every way', 'a: ["x", "y"]\nb: [ "x" ,"y" ]\nc: ["a]b", "c,d", "e#f", "g: h", "\'i\'"]\nd: [ ]\ne: ["é", "\u00a0"] # c\n'],
+    ['double-quoted scalars mixed with other items', 'a: ["x", y, \'z\', ["w"], {v: "u"}]\n'],
     ['core scalars in block and flow', 'a: [~, null, true, FALSE, 0o17, 0x1F, -0, +5, .5, 1e3, .inf, -.Inf, .nan, 1_000, yes]\nb: -0\nc: 1.\n'],
 ];
 
@@ -118,6 +120,9 @@ const DECLINED_BY_BLOCK = [
   ['a flow pair in a sequence', 'a: [b: c]\n'],
   ['a plain scalar with a colon in flow', 'a: [http://x]\n'],
   ['"-#"', '-#\n'],
+  ['a trailing comma after double-quoted scalars', 'a: ["x", "y",]\n'],
+  ['double-quoted scalars without a comma', 'a: ["x" "y"]\n'],
+  ['a double-quoted flow key in a sequence', 'a: ["x": y]\n'],
 ];
 
 describe.each(PARSERS)('%s', (_name, parse) => {

@@ -3,7 +3,7 @@
 // speed) must keep accepting, returning and rejecting exactly the same.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema } from '../../../src/config/schema.js';
 
 /** A route's allow/deny lists as zod would check them without the fast path. */

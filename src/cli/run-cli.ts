@@ -4,6 +4,7 @@ import { ConfigLoadError, DEFAULT_PROCESS_METRICS_DELAY_MS, startApp } from '../
 import { formatIssues } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
 import { tuneHeap } from './heap-tuning.js';
+import { holdOptimizer } from './startup-tiering.js';
 import { defaultConfigPath } from './paths.js';
 
 const USAGE = `Usage: spiffe-ext-authz <command> [options]
@@ -55,7 +56,14 @@ export async function runCli(argv: readonly string[], io: CliIo = stdio): Promis
   }
   const configPath = resolveConfig(parsed.values.config, arg);
   if (command === 'validate') {
-    const result = await loadConfigFile(configPath);
+    // One read of the config and the process ends: optimized code would arrive too late to help.
+    const release = holdOptimizer({ serving: false });
+    let result;
+    try {
+      result = await loadConfigFile(configPath);
+    } finally {
+      release();
+    }
     if (!result.ok) {
       io.err(`${configPath}: invalid\n${formatIssues(result.issues)}`);
       return 1;
@@ -70,6 +78,8 @@ export async function runCli(argv: readonly string[], io: CliIo = stdio): Promis
 
 async function serve(configPath: string, io: CliIo): Promise<number> {
   const heap = tuneHeap(process.env);
+  // TurboFan waits until SERVING: start-up code runs once, the Check path is what it is for.
+  const release = holdOptimizer({ serving: true });
   let app;
   try {
     app = await startApp({ configPath });
@@ -77,6 +87,8 @@ async function serve(configPath: string, io: CliIo): Promise<number> {
     if (e instanceof ConfigLoadError) io.err(`${e.source}: invalid config\n${formatIssues(e.issues)}`);
     else io.err(`cannot start: ${(e as Error).message}`);
     return 1;
+  } finally {
+    release();
   }
   // The heap factor follows the live heap from a moment after SERVING (see tuneHeap).
   setTimeout(() => heap.follow(), DEFAULT_PROCESS_METRICS_DELAY_MS).unref();

@@ -1,0 +1,73 @@
+// V8's optimizing compiler (TurboFan) held off while the CLI reads its first config.
+//
+// Reading a large policy runs the YAML reader, zod and the policy compiler once over thousands of
+// elements: enough calls to make V8 optimize ~60 of their functions (--trace-opt), too few to earn
+// that back. On a core the process has to itself (the bench pins the server to one; a pod with a
+// one-CPU limit is the same), each of those compiles takes time the start-up would otherwise have
+// had, and the optimized code mostly arrives after the loop it was for. Fresh processes pinned to
+// one core, 1,000 × 10,000 bench policy: YAML 122-180 → 41 ms, zod 83-155 → 68-73, compile
+// 96-142 → 47-65 with the optimizer off; spawn → SERVING 559 → 410 ms, median of 7 interleaved
+// starts (bench/README.md, hot-path item 19). Sparkplug (the baseline compiler) runs throughout, and
+// the Check path is optimized as usual once `serve` releases the hold at SERVING.
+//
+// `serve` also turns V8's allocation-site pretenuring off, for the life of the process. Held alone,
+// the optimizer cost the same policy a third of its throughput: with the start-up run by the
+// interpreter and Sparkplug (which leave allocation mementos; optimized code leaves fewer), V8
+// switched ~17 allocation sites of the request path to "tenure" in the first seconds of load
+// (--trace-pretenuring-statistics; none without the hold), so per-request objects went straight to
+// the old generation, the young one stopped growing, and full collections came often: 0.55-0.72× the
+// empty handler's throughput in every run. With pretenuring off as well: 0.94-1.18×, as without the
+// hold. Without the hold V8 pretenured none of those sites either, so this server's steady state is
+// the one it had; what it gives up is pretenuring of long-lived objects, which only a config
+// (re)load makes, and those survive two scavenges instead.
+import { setFlagsFromString } from 'node:v8';
+
+/** Releases the hold: V8 optimizes hot functions again. Idempotent. */
+export type ReleaseOptimizer = () => void;
+
+function operatorFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  return [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((flag) => flag.replaceAll('_', '-'));
+}
+
+/**
+ * Whether the operator chose how V8 optimizes (node flags or NODE_OPTIONS): then the CLI leaves
+ * the optimizer as it is, rather than turn on at release what they turned off.
+ */
+export function operatorSetsOptimizer(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  return operatorFlags(execArgv, nodeOptions).some((flag) => /^--(?:no-)?(?:opt|turbofan|jitless|always-opt|always-turbofan|max-opt)(?:=|$)/.test(flag));
+}
+
+/** Whether the operator set V8's allocation-site pretenuring themselves: theirs wins. */
+export function operatorSetsPretenuring(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  return operatorFlags(execArgv, nodeOptions).some((flag) => /^--(?:no-)?allocation-site-pretenuring(?:=|$)/.test(flag));
+}
+
+/** What the hold is for. */
+export interface HoldOptions {
+  /**
+   * `serve`: also turn allocation-site pretenuring off for good (see the top of this file).
+   * `validate` reads one config and exits, so it leaves pretenuring alone.
+   */
+  readonly serving: boolean;
+}
+
+/**
+ * Turns TurboFan off until the returned function is called; Sparkplug and the interpreter keep
+ * running everything. Does nothing (and its release nothing) when the operator set an optimizer flag.
+ * Flags are process-wide: a caller releases in every outcome (finally), never leaving it held.
+ */
+export function holdOptimizer(
+  options: HoldOptions,
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string | undefined = process.env['NODE_OPTIONS'],
+): ReleaseOptimizer {
+  if (operatorSetsOptimizer(execArgv, nodeOptions)) return () => undefined;
+  if (options.serving && !operatorSetsPretenuring(execArgv, nodeOptions)) setFlagsFromString('--no-allocation-site-pretenuring');
+  setFlagsFromString('--no-turbofan');
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    setFlagsFromString('--turbofan');
+  };
+}

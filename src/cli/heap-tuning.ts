@@ -10,6 +10,7 @@
 // than MIN_PERCENT, never more than V8's own largest factor.
 import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { operatorSetsV8Flag } from './operator-flags.js';
 
 /** Room for garbage the old generation gets before a full collection, when the live heap is small. */
 export const HEADROOM_BYTES = 24 * 1024 * 1024;
@@ -27,7 +28,7 @@ export function growingPercentFor(liveBytes: number): number {
 
 /** Whether the operator chose a factor (node flag or NODE_OPTIONS): theirs wins. */
 export function operatorSetsGrowing(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  return [...execArgv, nodeOptions ?? ''].some((a) => a.includes('heap-growing-percent') || a.includes('heap_growing_percent'));
+  return operatorSetsV8Flag(['heap-growing-percent'], execArgv, nodeOptions);
 }
 
 /** Bytes in use in the old generation as V8 sizes it for its limit: every space but the young ones. */

@@ -6,40 +6,38 @@
 // one-CPU limit is the same), each of those compiles takes time the start-up would otherwise have
 // had, and the optimized code mostly arrives after the loop it was for. Fresh processes pinned to
 // one core, 1,000 × 10,000 bench policy: YAML 122-180 → 41 ms, zod 83-155 → 68-73, compile
-// 96-142 → 47-65 with the optimizer off; spawn → SERVING 559 → 410 ms, median of 7 interleaved
-// starts (bench/README.md, hot-path item 19). Sparkplug (the baseline compiler) runs throughout, and
+// 96-142 → 47-65 with the optimizer off; spawn → SERVING 762 → 543 ms, median of 7 interleaved
+// starts (bench/README.md, hot-path items 19 and 20). Sparkplug (the baseline compiler) runs throughout, and
 // the Check path is optimized as usual once `serve` releases the hold at SERVING.
 //
 // `serve` also turns V8's allocation-site pretenuring off, for the life of the process. Held alone,
-// the optimizer cost the same policy a third of its throughput: with the start-up run by the
-// interpreter and Sparkplug (which leave allocation mementos; optimized code leaves fewer), V8
-// switched ~17 allocation sites of the request path to "tenure" in the first seconds of load
+// the optimizer cost the same policy a third of its throughput: with the start-up run unoptimized,
+// V8 switched ~17 allocation sites of the request path to "tenure" in the first seconds of load
 // (--trace-pretenuring-statistics; none without the hold), so per-request objects went straight to
-// the old generation, the young one stopped growing, and full collections came often: 0.55-0.72× the
-// empty handler's throughput in every run. With pretenuring off as well: 0.94-1.18×, as without the
-// hold. Without the hold V8 pretenured none of those sites either, so this server's steady state is
-// the one it had; what it gives up is pretenuring of long-lived objects, which only a config
-// (re)load makes, and those survive two scavenges instead.
+// the old generation: 0.56-0.72× the empty handler's throughput in every run. (Why the unoptimized
+// start-up tips those decisions was not pinned down; the interpreter leaving more allocation
+// mementos than optimized code is the likely reason.) With pretenuring off as well: 0.93-1.33×, as
+// without the hold (bench/README.md, hot-path item 20). Without the hold V8 pretenured none of
+// those sites either, so this server's steady state is the one it had; what it gives up is
+// pretenuring of long-lived objects, which only a config (re)load makes, and those survive two
+// scavenges instead.
 import { setFlagsFromString } from 'node:v8';
+import { operatorSetsV8Flag } from './operator-flags.js';
 
 /** Releases the hold: V8 optimizes hot functions again. Idempotent. */
 export type ReleaseOptimizer = () => void;
-
-function operatorFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
-  return [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((flag) => flag.replaceAll('_', '-'));
-}
 
 /**
  * Whether the operator chose how V8 optimizes (node flags or NODE_OPTIONS): then the CLI leaves
  * the optimizer as it is, rather than turn on at release what they turned off.
  */
 export function operatorSetsOptimizer(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  return operatorFlags(execArgv, nodeOptions).some((flag) => /^--(?:no-)?(?:opt|turbofan|jitless|always-opt|always-turbofan|max-opt)(?:=|$)/.test(flag));
+  return operatorSetsV8Flag(['opt', 'turbofan', 'jitless', 'always-opt', 'always-turbofan', 'max-opt'], execArgv, nodeOptions);
 }
 
 /** Whether the operator set V8's allocation-site pretenuring themselves: theirs wins. */
 export function operatorSetsPretenuring(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  return operatorFlags(execArgv, nodeOptions).some((flag) => /^--(?:no-)?allocation-site-pretenuring(?:=|$)/.test(flag));
+  return operatorSetsV8Flag(['allocation-site-pretenuring'], execArgv, nodeOptions);
 }
 
 /** What the hold is for. */

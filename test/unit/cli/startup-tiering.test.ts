@@ -1,7 +1,7 @@
 // The CLI holds V8's optimizing compiler off while it reads its first config, and lets it run again
 // after: checked with V8's own view of a function (%GetOptimizationStatus), not with timings. (That
 // `serve` also turns allocation-site pretenuring off is not visible from JavaScript; the bench shows
-// what it does: bench/README.md, hot-path item 19.)
+// what it does: bench/README.md, hot-path item 20.)
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/run-cli.js';

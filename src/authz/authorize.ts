@@ -2,7 +2,7 @@
 // id generator (and the memo of outcomes, which gives the same answers, only sooner); an exception
 // anywhere inside fails closed (allowed only on a route in shadow).
 import type { CompiledRoute, ConfigSnapshot } from '../config/compile.js';
-import { otherSourcesAbsent, principalOnlyNeeds, resolveIdentity, type IdentityContext, type IdentityResult } from '../identity/resolve-identity.js';
+import { cachedProof, otherSourcesAbsent, principalOnlyNeeds, resolveIdentity, type IdentityContext, type IdentityResult } from '../identity/resolve-identity.js';
 import { evaluatePolicy } from '../policy/evaluate-policy.js';
 import { normalizePath } from '../policy/normalize-path.js';
 import { matchIndexedRoute } from '../policy/route-match.js';
@@ -84,9 +84,20 @@ export function authorize(snapshot: ConfigSnapshot, input: CheckInput, deps: Aut
     if (remembered !== undefined && remembered.route === r && otherSourcesAbsent(input, remembered.needs, snapshot)) {
       return verdictOf(decisionId, r, setting, remembered);
     }
+    // A caller named by a certificate or JWT-SVID whose verification result is cached, or by XFCC:
+    // remembered by route and that result or parse (not on the unmatched route, whose detail
+    // depends on the request).
+    let proof: object | undefined;
+    if (r.fixedDecision === undefined) {
+      proof = cachedProof(input, snapshot, ctx);
+      if (proof !== undefined) {
+        const proven = memoOf(snapshot).getProven(r, proof);
+        if (proven !== undefined && proven.principal === input.principal) return verdictOf(decisionId, r, setting, proven);
+      }
+    }
     const identity = resolveIdentity(input, r, snapshot, ctx);
     if (identity instanceof Promise) return decideLater(identity, decisionId, r, setting, snapshot, input, byNameOnly);
-    return decide(decisionId, r, setting, identity, snapshot, input, byNameOnly, remember);
+    return decide(decisionId, r, setting, identity, snapshot, input, byNameOnly, remember, proof);
   } catch (e) {
     return internalErrorVerdict(decisionId, route?.name ?? snapshot.unmatched.name, mode ?? 'enforce', e);
   }
@@ -116,9 +127,14 @@ function decide(
   input: CheckInput,
   byNameOnly: boolean,
   remember: boolean,
+  proof?: object,
 ): Verdict {
   try {
     const outcome = outcomeOf(route, identity, snapshot, input, byNameOnly);
+    if (proof !== undefined) {
+      const { decision, reason, rule, detail, identity: caller } = outcome;
+      memoOf(snapshot).setProven(route, proof, { principal: input.principal, decision, reason, rule, detail, identity: caller });
+    }
     if (remember) {
       // Remembered only when the principal alone named the caller: then nothing else in the request
       // went into the outcome (the route's rules, the snapshot's trust domains and the principal did).

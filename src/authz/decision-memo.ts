@@ -2,8 +2,9 @@
 // in a mesh): for the same snapshot, the same route and the same principal, the outcome — decision,
 // reason, rule, detail, identity — is the same, so a caller that calls again skips the principal
 // parse and the walk through the route's rule maps; only the effect (the rollout setting may change
-// at any time) is worked out again. One memo per snapshot (outcomes depend on the config), bounded
-// by count and key length.
+// at any time) is worked out again. The same holds for a caller named by a peer certificate or a
+// JWT-SVID whose verification result is cached, or by an XFCC header (getProven). One memo per snapshot (outcomes depend
+// on the config), bounded by count and key length.
 import type { CompiledRoute, ConfigSnapshot } from '../config/compile.js';
 import type { Reason } from './reasons.js';
 import type { CallerIdentity, Decision } from './types.js';
@@ -23,6 +24,15 @@ export interface MemoEntry extends Outcome {
   readonly needs: number;
 }
 
+/**
+ * One remembered outcome of a Check whose caller is proven by a certificate or a JWT-SVID: kept
+ * under the route and the cached verification result (see DecisionMemo.getProven), with the peer
+ * principal that came with it ('' for none).
+ */
+export interface ProvenEntry extends Outcome {
+  readonly principal: string;
+}
+
 const MAX_ENTRIES = 32_768;
 /** Longest principal (and route name) remembered; longer ones are decided every time. */
 const MAX_KEY_CHARS = 256;
@@ -37,6 +47,7 @@ const MAX_KEY_CHARS = 256;
 export class DecisionMemo {
   private byName = new Map<string, Map<string, MemoEntry>>();
   private byRoute = new Map<CompiledRoute, Map<string, MemoEntry>>();
+  private byProof = new Map<CompiledRoute, WeakMap<object, ProvenEntry>>();
   private count = 0;
 
   constructor(private readonly maxEntries: number = MAX_ENTRIES) {}
@@ -51,14 +62,32 @@ export class DecisionMemo {
     return this.byRoute.get(route)?.get(principal);
   }
 
+  /**
+   * The entry of a Check on `route` whose caller `proof` names: the very object a ResultCache
+   * returned for the request's certificate or token, or readXfcc for its XFCC header (see
+   * cachedProof in resolve-identity.ts). The same object comes back for the same input only, and a
+   * cached result only while it is valid (unexpired, bundles and config unchanged), so the object
+   * stands for all of that. Keyed weakly: an entry goes when its proof leaves the cache. The
+   * caller compares the principal.
+   */
+  getProven(route: CompiledRoute, proof: object): ProvenEntry | undefined {
+    return this.byProof.get(route)?.get(proof);
+  }
+
+  /** Remembers the entry of a Check on `route` proven by `proof` (see getProven). */
+  setProven(route: CompiledRoute, proof: object, entry: ProvenEntry): void {
+    if (this.maxEntries <= 0 || entry.principal.length > MAX_KEY_CHARS) return;
+    this.makeRoom();
+    let inner = this.byProof.get(route);
+    if (inner === undefined) this.byProof.set(route, (inner = new WeakMap()));
+    if (!inner.has(proof)) this.count++;
+    inner.set(proof, entry);
+  }
+
   /** Remembers the entry of a Check that named its route (`routeName`) or was matched to it (undefined). */
   set(routeName: string | undefined, principal: string, entry: MemoEntry): void {
     if (this.maxEntries <= 0 || principal.length > MAX_KEY_CHARS || (routeName !== undefined && routeName.length > MAX_KEY_CHARS)) return;
-    if (this.count >= this.maxEntries) {
-      this.byName = new Map();
-      this.byRoute = new Map();
-      this.count = 0;
-    }
+    this.makeRoom();
     let inner: Map<string, MemoEntry> | undefined;
     if (routeName !== undefined) {
       inner = this.byName.get(routeName);
@@ -71,7 +100,16 @@ export class DecisionMemo {
     inner.set(principal, entry);
   }
 
-  /** Entries held (tests). */
+  /** At maxEntries, forgets everything. */
+  private makeRoom(): void {
+    if (this.count < this.maxEntries) return;
+    this.byName = new Map();
+    this.byRoute = new Map();
+    this.byProof = new Map();
+    this.count = 0;
+  }
+
+  /** Entries held (tests; proven entries whose proof has gone still count until the next reset). */
   get size(): number {
     return this.count;
   }

@@ -134,6 +134,56 @@ export function principalCacheSize(): number {
   return principalCache.size;
 }
 
+/**
+ * An object that stands for the identity data of a request holding one of: a peer certificate, a
+ * JWT-SVID, a trusted XFCC header whose last element carries no Cert (a peer principal may come
+ * with any of them). For a certificate or a token it is the verification result cached for it; for
+ * XFCC, the parse readXfcc shares. Either is what resolveAllSources would read for the request, so
+ * for the same snapshot, route and principal the identity (and the decision) it leads to is the
+ * same; the same object comes back only for the same certificate, token or header, and a cached
+ * result only while it is valid (unexpired, bundles and config unchanged). Undefined when the
+ * request is not of that kind or nothing is cached for it (yet).
+ */
+export function cachedProof(input: CheckInput, snapshot: ConfigSnapshot, ctx: IdentityContext): object | undefined {
+  const headers = input.headers;
+  const cfg = snapshot.config.identity;
+  const authorization = headers[cfg.jwt.header];
+  const xfccHeader = headers[XFCC_HEADER];
+  if (xfccHeader !== undefined) {
+    if (input.certificate !== '' || authorization !== undefined || !cfg.xfcc.trusted) return undefined;
+    const x = readXfcc(xfccHeader, cfg.xfcc);
+    // Not 'absent' (a fresh object each time); not an element with a Cert (verified, so time-bound).
+    if (x.kind === 'fail') return x;
+    return x.kind === 'elements' && (x.last.Cert === undefined || x.last.Cert === '') ? x : undefined;
+  }
+  if (input.certificate !== '') return authorization === undefined ? ctx.certCache?.get(input.certificate, ctx.now) : undefined;
+  if (authorization === undefined) return undefined;
+  const bearer = bearerOf(authorization);
+  return bearer.ok && bearer.value !== undefined ? ctx.jwtCache?.get(bearer.value, ctx.now) : undefined;
+}
+
+/**
+ * extractBearer of the last few header values. A caller sends the same authorization header request
+ * after request, and the codec hands the same string back for the same bytes (codec.ts): comparing
+ * it with `===` is then a pointer check, and the token found is also the same string, which the
+ * JWT cache in turn compares by reference. The results are never modified.
+ */
+const RECENT_BEARERS = 4;
+const recentHeaders: (string | undefined)[] = new Array<string | undefined>(RECENT_BEARERS).fill(undefined);
+const recentBearers: (ReturnType<typeof extractBearer> | undefined)[] = new Array<undefined>(RECENT_BEARERS).fill(undefined);
+let nextBearer = 0;
+
+function bearerOf(header: string): ReturnType<typeof extractBearer> {
+  for (let i = 0; i < RECENT_BEARERS; i++) {
+    if (recentHeaders[i] === header) return recentBearers[i] as ReturnType<typeof extractBearer>;
+  }
+  const bearer = extractBearer(header);
+  recentHeaders[nextBearer] = header;
+  recentBearers[nextBearer] = bearer;
+  nextBearer = (nextBearer + 1) % RECENT_BEARERS;
+  return bearer;
+}
+
 /** Reads every source of the route in order and decides (the reference path; see resolveIdentity). */
 export function resolveAllSources(
   input: CheckInput,
@@ -244,7 +294,8 @@ function xfccIdentity(x: Extract<XfccRead, { kind: 'elements' }>, snapshot: Conf
 }
 
 function jwtOutcome(header: string | undefined, snapshot: ConfigSnapshot, ctx: IdentityContext): SourceOutcome | Promise<SourceOutcome> {
-  const bearer = extractBearer(header);
+  if (header === undefined) return { source: 'jwt', kind: 'absent' };
+  const bearer = bearerOf(header);
   if (!bearer.ok) return { source: 'jwt', kind: 'fail', reason: bearer.error.code, detail: bearer.error.detail };
   const token = bearer.value;
   if (token === undefined) return { source: 'jwt', kind: 'absent' };

@@ -302,6 +302,8 @@ function jwtOutcome(header: string | undefined, snapshot: ConfigSnapshot, ctx: I
   const cached = ctx.jwtCache?.get(token, ctx.now);
   if (cached !== undefined) return fromResult('jwt', cached);
   const cfg = snapshot.config.identity.jwt;
+  // Verified under the bundles and config of now: kept only if no change cleared the cache meanwhile.
+  const generation = ctx.jwtCache?.generation;
   return verifyJwtSvid(token, {
     now: ctx.now,
     audiences: cfg.audiences,
@@ -309,7 +311,7 @@ function jwtOutcome(header: string | undefined, snapshot: ConfigSnapshot, ctx: I
     bundles: ctx.bundles,
     maxTokenBytes: cfg.maxBytes,
   }).then((result) => {
-    ctx.jwtCache?.set(token, result, ctx.now, (v) => v.expiresAt);
+    ctx.jwtCache?.set(token, result, ctx.now, (v) => v.expiresAt, generation);
     return fromResult('jwt', result);
   });
 }

@@ -36,6 +36,7 @@ export class ResultCache<T, C extends string> {
   private readonly recentKeys: (string | undefined)[] = new Array<string | undefined>(RECENT).fill(undefined);
   private readonly recentEntries: (Entry<T, C> | undefined)[] = new Array<Entry<T, C> | undefined>(RECENT).fill(undefined);
   private nextRecent = 0;
+  private clears = 0;
 
   constructor(maxEntries: number, maxBytes: number = DEFAULT_CACHE_BYTES) {
     // Bounded by count and by memory: keys are attacker-sized text, so an entry costs its key's
@@ -88,9 +89,20 @@ export class ResultCache<T, C extends string> {
     }
   }
 
-  /** Remembers a result: a success until `validUntil`, a failure for FAILURE_TTL_MS (some not at all). */
-  set(key: string, result: Result<T, C>, now: number, validUntil: (value: T) => number): void {
-    if (this.lru === undefined || key.length > MAX_KEY_CHARS) return;
+  /**
+   * Counts clear() calls. A result worked out asynchronously (a JWT-SVID) is set with the generation
+   * read before the work began: when a bundle or the config changed meanwhile, it is not stored.
+   */
+  get generation(): number {
+    return this.clears;
+  }
+
+  /**
+   * Remembers a result: a success until `validUntil`, a failure for FAILURE_TTL_MS (some not at
+   * all). Not when `generation` (see the getter) is not the current one.
+   */
+  set(key: string, result: Result<T, C>, now: number, validUntil: (value: T) => number, generation: number = this.clears): void {
+    if (this.lru === undefined || key.length > MAX_KEY_CHARS || generation !== this.clears) return;
     // A new result for a key replaces the old one everywhere (the recent hits refill on the next get).
     this.dropRecent(key);
     if (result.ok) {
@@ -111,6 +123,7 @@ export class ResultCache<T, C extends string> {
 
   /** Forgets everything (a bundle or the config changed). */
   clear(): void {
+    this.clears++;
     this.lru?.clear();
     this.recentKeys.fill(undefined);
     this.recentEntries.fill(undefined);

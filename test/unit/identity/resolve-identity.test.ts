@@ -14,6 +14,10 @@ import {
   resolveIdentity,
   type IdentityContext,
 } from '../../../src/identity/resolve-identity.js';
+import type { Reason } from '../../../src/authz/reasons.js';
+import type { VerifiedJwtSvid } from '../../../src/identity/jwt-svid.js';
+import { ResultCache } from '../../../src/identity/svid-cache.js';
+import { bundleFor, createJwtIssuer } from '../../fixtures/jwt-issuer.js';
 import { hostileString } from '../fuzz/support.js';
 
 const PROD = 'prod.example.org';
@@ -130,5 +134,28 @@ describe('resolveIdentity', () => {
     expect(principalCacheSize()).toBe(before);
     // Still right after eviction: the first principals are parsed again.
     expect(resolveIdentity(input(`spiffe://${PROD}/ns/n0/sa/s`, '', {}), route, snapshot, CTX)).toMatchObject({ ok: true, value: { path: '/ns/n0/sa/s' } });
+  });
+});
+
+describe('JWT-SVID verification across a cache clear', () => {
+  it('does not store a result verified before a bundle or config change cleared the cache', async () => {
+    const snapshot = SNAPSHOTS[0]!;
+    const route = snapshot.routesByName.get('jwt-first')!;
+    const now = Date.UTC(2026, 0, 15);
+    const issuer = await createJwtIssuer({ trustDomain: PROD, kid: 'k1', now });
+    const token = await issuer.sign({ sub: WEB, aud: 'aud' });
+    const jwtCache = new ResultCache<VerifiedJwtSvid, Reason>(100);
+    const ctx: IdentityContext = { now, bundles: bundleFor(issuer), jwtCache };
+    const request = input('', '', { 'x-jwt': `Bearer ${token}` });
+    // Verified asynchronously; the cache is cleared (as app.ts does on a change) before it is done.
+    const pending = resolveAllSources(request, route, snapshot, ctx);
+    expect(pending).toBeInstanceOf(Promise);
+    jwtCache.clear();
+    expect(await pending).toMatchObject({ ok: true, value: { spiffeId: WEB, source: 'jwt' } });
+    expect(jwtCache.size).toBe(0);
+    // Without a change in between, the result is kept and the next request is answered synchronously.
+    await resolveAllSources(request, route, snapshot, ctx);
+    expect(jwtCache.size).toBe(1);
+    expect(resolveAllSources(request, route, snapshot, ctx)).toMatchObject({ ok: true, value: { spiffeId: WEB } });
   });
 });

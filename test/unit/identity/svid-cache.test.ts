@@ -30,6 +30,17 @@ describe('ResultCache', () => {
     expect(c.get('k', 3)).toBeUndefined();
   });
 
+  it('does not store a result set with the generation of before a clear', () => {
+    const c = new ResultCache<{ id: string; until: number }, 'CERT_EXPIRED' | 'CERT_MALFORMED'>(100);
+    const before = c.generation;
+    c.clear();
+    expect(c.generation).not.toBe(before);
+    c.set('k', ok({ id: 'a', until: 1_000 }), 0, until, before);
+    expect(c.get('k', 1)).toBeUndefined();
+    c.set('k', ok({ id: 'a', until: 1_000 }), 0, until, c.generation);
+    expect(c.get('k', 1)).toEqual(ok({ id: 'a', until: 1_000 }));
+  });
+
   it('agrees with a plain map with expiries over arbitrary sequences of set, get and clear', () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('set' as const), key: fc.integer({ min: 0, max: 3 }), life: fc.integer({ min: -5, max: 50 }) }),

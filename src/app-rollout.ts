@@ -110,6 +110,7 @@ function restartRequired(running: ConfigSnapshot, next: ConfigSnapshot): string[
   if (a.rollout.stateFile !== b.rollout.stateFile) out.push('rollout.stateFile');
   if (a.rollout.topCallers !== b.rollout.topCallers) out.push('rollout.topCallers');
   if (a.limits.maxRequestBytes !== b.limits.maxRequestBytes) out.push('limits.maxRequestBytes');
+  if (a.identity.cache.maxEntries !== b.identity.cache.maxEntries) out.push('identity.cache.maxEntries');
   if (a.log.level !== b.log.level) out.push('log.level');
   if (a.log.maxBufferBytes !== b.log.maxBufferBytes) out.push('log.maxBufferBytes');
   return out;

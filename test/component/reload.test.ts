@@ -112,6 +112,10 @@ describe('config reload', () => {
     expect(await res.json()).toMatchObject({ config: { droppedOverrides: ['b'], restartRequired: ['listen.grpc'] } });
     expect(server.logs.find((l) => l['msg'] === 'config change needs a restart')).toMatchObject({ key: 'listen.grpc' });
     expect(server.logs.find((l) => l['msg'] === 'override dropped: route no longer configured')).toMatchObject({ route: 'b' });
+    // The verification caches are sized at start, too.
+    writeFileSync(server.configPath, config({ a: 'enforce' }, 'listen: { grpc: "127.0.0.1:1" }\nidentity: { cache: { maxEntries: 5 } }'));
+    const sized = await post(server, '/v1/reload');
+    expect(await sized.json()).toMatchObject({ config: { restartRequired: ['listen.grpc', 'identity.cache.maxEntries'] } });
     const a = (await (await server.admin('/v1/routes/a')).json()) as Record<string, unknown>;
     expect(a).toMatchObject({ mode: 'warn', source: 'override', config: { mode: 'enforce' }, counters: { checks: 2, warned: 2 } });
     expect((await server.admin('/v1/routes/b')).status).toBe(404);

@@ -3,8 +3,8 @@
 // reason, rule, detail, identity — is the same, so a caller that calls again skips the principal
 // parse and the walk through the route's rule maps; only the effect (the rollout setting may change
 // at any time) is worked out again. The same holds for a caller named by a peer certificate or a
-// JWT-SVID whose verification result is cached, or by an XFCC header (getProven). One memo per snapshot (outcomes depend
-// on the config), bounded by count and key length.
+// JWT-SVID whose verification result is cached, or by an XFCC header (getProven). One memo per
+// snapshot (outcomes depend on the config), bounded by count and key length.
 import type { CompiledRoute, ConfigSnapshot } from '../config/compile.js';
 import type { Reason } from './reasons.js';
 import type { CallerIdentity, Decision } from './types.js';
@@ -25,9 +25,9 @@ export interface MemoEntry extends Outcome {
 }
 
 /**
- * One remembered outcome of a Check whose caller is proven by a certificate or a JWT-SVID: kept
- * under the route and the cached verification result (see DecisionMemo.getProven), with the peer
- * principal that came with it ('' for none).
+ * One remembered outcome of a Check whose caller is named by a certificate, a JWT-SVID or an XFCC
+ * header: kept under the route and the object that stands for it (see DecisionMemo.getProven),
+ * with the peer principal that came with it ('' for none).
  */
 export interface ProvenEntry extends Outcome {
   readonly principal: string;

@@ -38,6 +38,17 @@ function routeOf(snapshot: ConfigSnapshot, input: CheckInput, byNameOnly: boolea
   return matchIndexedRoute(snapshot.routeIndex, input.host, normalizePath(input.path), input.method) ?? snapshot.unmatched;
 }
 
+/** routeOf for authorize(): the same route, a repeated host, path and method found among the snapshot's recent matches. */
+function routeOfRemembered(snapshot: ConfigSnapshot, input: CheckInput, byNameOnly: boolean): CompiledRoute {
+  if (input.routeName !== undefined || byNameOnly) return routeOf(snapshot, input, byNameOnly);
+  const memo = memoOf(snapshot);
+  const recent = memo.recentRoute(input.host, input.path, input.method);
+  if (recent !== undefined) return recent;
+  const route = matchIndexedRoute(snapshot.routeIndex, input.host, normalizePath(input.path), input.method) ?? snapshot.unmatched;
+  memo.rememberRoute(input.host, input.path, input.method, route);
+  return route;
+}
+
 /** Why routeOf gave the unmatched route (only computed for a request that gets it). */
 function unmatchedDetail(input: CheckInput, byNameOnly: boolean): string {
   if (input.routeName !== undefined) return `context_extensions names route "${input.routeName}", which is not configured`;
@@ -69,10 +80,10 @@ export function authorize(snapshot: ConfigSnapshot, input: CheckInput, deps: Aut
         remembered = memoOf(snapshot).getNamed(input.routeName, input.principal);
         r = remembered !== undefined ? remembered.route : routeOf(snapshot, input, false);
       } else {
-        r = routeOf(snapshot, input, false);
+        r = routeOfRemembered(snapshot, input, false);
         remembered = memoOf(snapshot).getMatched(r, input.principal);
       }
-    } else r = routeOf(snapshot, input, byNameOnly);
+    } else r = routeOfRemembered(snapshot, input, byNameOnly);
     route = r;
     // Read before any await, in the same tick as the snapshot: a Check that goes async keeps the
     // setting it started with, as it keeps its snapshot.

@@ -34,6 +34,9 @@ export interface ProvenEntry extends Outcome {
 }
 
 const MAX_ENTRIES = 32_768;
+/** Route matches remembered by host, path and method (the last few), and the longest path kept. */
+const RECENT_ROUTES = 8;
+const MAX_PATH_CHARS = 1024;
 /** Longest principal (and route name) remembered; longer ones are decided every time. */
 const MAX_KEY_CHARS = 256;
 
@@ -49,8 +52,36 @@ export class DecisionMemo {
   private byRoute = new Map<CompiledRoute, Map<string, MemoEntry>>();
   private byProof = new Map<CompiledRoute, WeakMap<object, ProvenEntry>>();
   private count = 0;
+  private readonly recentPaths: (string | undefined)[] = new Array<string | undefined>(RECENT_ROUTES).fill(undefined);
+  private readonly recentHosts: string[] = new Array<string>(RECENT_ROUTES).fill('');
+  private readonly recentMethods: string[] = new Array<string>(RECENT_ROUTES).fill('');
+  private readonly recentRoutes: (CompiledRoute | undefined)[] = new Array<CompiledRoute | undefined>(RECENT_ROUTES).fill(undefined);
+  private nextRoute = 0;
 
   constructor(private readonly maxEntries: number = MAX_ENTRIES) {}
+
+  /**
+   * The route a recent request with this host, path (as received, query stripped) and method was
+   * matched to. Matching is a pure function of the snapshot and these three, and callers repeat
+   * them: comparing a few strings costs less than normalizing the path and walking the route index.
+   */
+  recentRoute(host: string, path: string, method: string): CompiledRoute | undefined {
+    for (let i = 0; i < RECENT_ROUTES; i++) {
+      if (this.recentPaths[i] === path && this.recentHosts[i] === host && this.recentMethods[i] === method) return this.recentRoutes[i];
+    }
+    return undefined;
+  }
+
+  /** Remembers a match for recentRoute (the oldest of the last few goes); long paths are not kept. */
+  rememberRoute(host: string, path: string, method: string, route: CompiledRoute): void {
+    if (path.length > MAX_PATH_CHARS || host.length > MAX_PATH_CHARS) return;
+    const i = this.nextRoute;
+    this.recentPaths[i] = path;
+    this.recentHosts[i] = host;
+    this.recentMethods[i] = method;
+    this.recentRoutes[i] = route;
+    this.nextRoute = (i + 1) % RECENT_ROUTES;
+  }
 
   /** The entry of a Check that named its route `routeName`. */
   getNamed(routeName: string, principal: string): MemoEntry | undefined {

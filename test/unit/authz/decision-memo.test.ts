@@ -413,6 +413,21 @@ describe('DecisionMemo', () => {
     expect(off.size).toBe(0);
   });
 
+  it('remembers the last few route matches by host, path and method', () => {
+    const api = SNAPSHOTS.a.routesByName.get('api')!;
+    const memo = new DecisionMemo();
+    memo.rememberRoute('web.internal', '/web/x', 'GET', route);
+    expect(memo.recentRoute('web.internal', '/web/x', 'GET')).toBe(route);
+    expect(memo.recentRoute('web.internal', '/web/x', 'POST')).toBeUndefined();
+    expect(memo.recentRoute('other.internal', '/web/x', 'GET')).toBeUndefined();
+    expect(memo.recentRoute('web.internal', '/web/y', 'GET')).toBeUndefined();
+    for (let i = 0; i < 8; i++) memo.rememberRoute('h', `/api/${i}`, 'GET', api);
+    expect(memo.recentRoute('web.internal', '/web/x', 'GET')).toBeUndefined(); // the oldest of the last 8 went
+    expect(memo.recentRoute('h', '/api/7', 'GET')).toBe(api);
+    memo.rememberRoute('h', `/${'x'.repeat(2000)}`, 'GET', api);
+    expect(memo.recentRoute('h', `/${'x'.repeat(2000)}`, 'GET')).toBeUndefined();
+  });
+
   it('remembers proven callers by route and proof object, within the same bound', () => {
     const api = SNAPSHOTS.a.routesByName.get('api')!;
     const proven = { principal: '', decision: 'allow' as const, reason: 'ALLOWED' as const, rule: 'r', detail: 'd', identity: undefined };

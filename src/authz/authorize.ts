@@ -35,6 +35,11 @@ export function selectRoute(snapshot: ConfigSnapshot, input: CheckInput, byNameO
 function routeOf(snapshot: ConfigSnapshot, input: CheckInput, byNameOnly: boolean): CompiledRoute {
   if (input.routeName !== undefined) return snapshot.routesByName.get(input.routeName) ?? snapshot.unmatched;
   if (byNameOnly) return snapshot.unmatched;
+  return matchedRoute(snapshot, input);
+}
+
+/** The route the request's host, path and method match, or the unmatched route. */
+function matchedRoute(snapshot: ConfigSnapshot, input: CheckInput): CompiledRoute {
   return matchIndexedRoute(snapshot.routeIndex, input.host, normalizePath(input.path), input.method) ?? snapshot.unmatched;
 }
 
@@ -44,7 +49,7 @@ function routeOfRemembered(snapshot: ConfigSnapshot, input: CheckInput, byNameOn
   const memo = memoOf(snapshot);
   const recent = memo.recentRoute(input.host, input.path, input.method);
   if (recent !== undefined) return recent;
-  const route = matchIndexedRoute(snapshot.routeIndex, input.host, normalizePath(input.path), input.method) ?? snapshot.unmatched;
+  const route = matchedRoute(snapshot, input);
   memo.rememberRoute(input.host, input.path, input.method, route);
   return route;
 }
